@@ -1,0 +1,3 @@
+from localglobus.cli import main
+
+raise SystemExit(main())

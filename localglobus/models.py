@@ -1,0 +1,114 @@
+"""Auth-side tables of localglobus: identities, clients, codes, tokens, consents.
+
+Transfer-side tables live in `localglobus/transfer/models.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from localglobus.db import Base, new_id, utcnow
+
+
+class Identity(Base):
+    """A local user. `id` is the Globus identity id (`sub`); `username` is how they sign in."""
+
+    __tablename__ = "identities"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str] = mapped_column(String(255), default="")
+    organization: Mapped[str] = mapped_column(String(255), default="localglobus")
+    # argon2 hash; None for the identity of a confidential client (client-identity mode).
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Identity {self.username} {self.id}>"
+
+
+class Client(Base):
+    """A registered OAuth2 client. Confidential clients also act as an identity of their own
+    (client-identity mode, as on Globus: the identity id equals the client id)."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    # "confidential" or "native"
+    client_type: Mapped[str] = mapped_column(String(20), default="confidential")
+    secret_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.client_type == "confidential"
+
+    def __repr__(self) -> str:
+        return f"<Client {self.name} {self.id} {self.client_type}>"
+
+
+class AuthorizationCode(Base):
+    """A one-time code; the token request has no `scope`, so the code remembers it."""
+
+    __tablename__ = "authorization_codes"
+
+    code: Mapped[str] = mapped_column(String(128), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    nonce: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    code_challenge_method: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    access_type: Mapped[str] = mapped_column(String(10), default="online")
+    auth_time: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Token(Base):
+    """One access token (and its refresh token) for one resource server.
+
+    Only SHA-256 digests of the token strings are stored: a copy of the state file
+    gives nobody a usable token.
+    """
+
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    access_digest: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    refresh_digest: Mapped[str | None] = mapped_column(
+        String(64), unique=True, index=True, nullable=True
+    )
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    identity_id: Mapped[str] = mapped_column(String(36), index=True)
+    resource_server: Mapped[str] = mapped_column(String(255))
+    # Space-separated plain scope strings (dependencies stripped), as Globus reports them.
+    scope: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def __repr__(self) -> str:
+        return f"<Token {self.resource_server} identity={self.identity_id}>"
+
+
+class Consent(Base):
+    """A scope an identity granted a client, including dependent scopes such as a
+    collection's data_access. Globus records consents per (identity, client): a token the
+    client already holds carries a consent granted later."""
+
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("identity_id", "client_id", "scope"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    identity_id: Mapped[str] = mapped_column(String(36), index=True)
+    client_id: Mapped[str] = mapped_column(String(36), index=True)
+    scope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

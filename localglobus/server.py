@@ -1,0 +1,36 @@
+"""Run localglobus: a threaded WSGI server on LOCALGLOBUS_HOST:LOCALGLOBUS_PORT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+from werkzeug.serving import make_server
+
+from localglobus.app import create_app
+from localglobus.config import Settings
+
+
+def serve(settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM; running tasks stay in the state and resume next start."""
+    logging.basicConfig(level=logging.INFO, format="localglobus %(levelname)s %(message)s")
+    app = create_app(settings)
+    server = make_server(settings.host, settings.port, app, threaded=True)
+
+    def _stop(*_args):
+        state = app.extensions["localglobus"]
+        if state.engine is not None:
+            state.engine.stop()
+        server.shutdown()
+
+    signal.signal(signal.SIGTERM, lambda *a: (_stop(), sys.exit(0)))
+    print(f"localglobus listening on {settings.base_url} (state in {settings.home})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        state = app.extensions["localglobus"]
+        if state.engine is not None:
+            state.engine.stop()

@@ -1,0 +1,1 @@
+"""Transfer-side tables of localglobus (collections, tasks, ACLs, roles, bookmarks)."""
