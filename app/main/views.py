@@ -1,0 +1,26 @@
+"""Home and health."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from sqlalchemy import text
+
+from app.extensions import db
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def home():
+    """Signed out: what Ferry is. Signed in: the way to each area."""
+    return render_template("main/home.html")
+
+
+@bp.get("/health")
+def health():
+    """For load balancers: 200 when the SQL store answers, 503 otherwise."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means unhealthy
+        return {"status": "unavailable", "database": "down"}, 503
+    return {"status": "ok"}
