@@ -1,12 +1,20 @@
 # Ferry: `make run` starts the portal with localglobus and demo data; `make test` runs every test.
+# Every FERRY_* and LOCALGLOBUS_* variable in the environment (or in .env) is honoured, so that
+# several instances can run side by side; see the README's configuration table.
+SHELL := /bin/bash
+# One shell per recipe, failing on the first error.
+.ONESHELL:
+.SHELLFLAGS := -euo pipefail -c
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv test lint format
+.PHONY: help venv run migrate demo test e2e bench lint format screenshot clean
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
+# The dev extras bring Playwright's Python package for the e2e tests; its browser download
+# (`playwright install`) is never run: the tests drive Debian's /usr/bin/chromium.
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -15,11 +23,81 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed ## create the virtual environment and install Ferry
 
-test: venv ## run the whole test suite
+# Exports the variables of .env that the environment does not already set, so that localglobus
+# and the portal see the same configuration (an empty value counts as unset).
+LOAD_DOTENV = eval "$$($(PY) -c 'import os, shlex; from dotenv import dotenv_values; \
+	[print("export %s=%s" % (k, shlex.quote(v))) \
+	 for k, v in dotenv_values(".env").items() if v and k not in os.environ]')"
+
+run: venv ## migrate, create the demo data, start localglobus + the portal (Ctrl-C stops both)
+	@$(LOAD_DOTENV)
+	portal_url="$${FERRY_BASE_URL:-http://127.0.0.1:5000}"; portal_url="$${portal_url%/}"
+	lg_host="$${LOCALGLOBUS_HOST:-127.0.0.1}"; lg_port="$${LOCALGLOBUS_PORT:-8765}"
+	# The portal looks for localglobus's state under its own instance folder: agree on it.
+	export LOCALGLOBUS_HOME="$${LOCALGLOBUS_HOME:-$${FERRY_INSTANCE:-instance}/localglobus}"
+	echo "==> migrating the portal database"
+	$(PY) -m app.cli migrate
+	echo "==> localglobus demo data: users, the portal client, collections"
+	signins="$$($(PY) -m localglobus demo --portal-url "$$portal_url")"
+	echo "$$signins"
+	# Each server in its own process group, so that stopping one also stops what it spawned
+	# (the reloader's child) and nothing outside this recipe is signalled.
+	set -m
+	trap 'trap - INT TERM EXIT; for p in $$(jobs -p); do kill -TERM -- -$$p 2>/dev/null || true; done; wait' INT TERM EXIT
+	$(PY) -m localglobus serve &
+	$(PY) -m app.cli serve &
+	hostport="$${portal_url#*://}"; hostport="$${hostport%%/*}"
+	portal_host="$${hostport%:*}"; portal_port="$${hostport##*:}"
+	[ "$$portal_port" != "$$hostport" ] || portal_port=80
+	ready=0
+	for _ in $$(seq 300); do
+	  [ "$$(jobs -rp | wc -l)" = 2 ] || { echo "localglobus or the portal stopped; see above" >&2; exit 1; }
+	  (exec 3<>"/dev/tcp/$$lg_host/$$lg_port") 2>/dev/null \
+	    && (exec 3<>"/dev/tcp/$$portal_host/$$portal_port") 2>/dev/null && { ready=1; break; }
+	  sleep 0.2
+	done
+	[ $$ready = 1 ] || echo "warning: nothing answers on $$portal_url yet (still starting?)" >&2
+	line="=================================================================="
+	printf '\n%s\n Ferry is running at  %s/\n localglobus          %s\n\n' \
+	  "$$line" "$$portal_url" "http://$$lg_host:$$lg_port/"
+	echo "$$signins" | sed 's/^/  /'
+	printf '\n Ctrl-C stops both.\n%s\n' "$$line"
+	wait -n
+
+migrate: venv ## apply the portal's database migrations (FERRY_DATABASE_URL)
+	@$(LOAD_DOTENV); $(PY) -m app.cli migrate
+
+demo: venv ## create or refresh localglobus's demo users, portal client and collections
+	@$(LOAD_DOTENV)
+	export LOCALGLOBUS_HOME="$${LOCALGLOBUS_HOME:-$${FERRY_INSTANCE:-instance}/localglobus}"
+	$(PY) -m localglobus demo --portal-url "$${FERRY_BASE_URL:-http://127.0.0.1:5000}"
+
+test: venv ## run the whole test suite (set FERRY_TEST_DATABASE_URL/FERRY_TEST_REDIS_URL for PostgreSQL/Redis)
 	$(PY) -m pytest
+
+e2e: venv ## run only the end-to-end tests in headless Chromium (/usr/bin/chromium)
+	$(PY) -m pytest -m e2e
+
+bench: venv ## run the benchmarks in bench/ (the README's figures)
+	@if [ -f bench/__main__.py ]; then exec $(PY) -m bench; fi
+	ran=0
+	for f in bench/*.py; do
+	  case "$$(basename "$$f")" in _*) continue;; esac
+	  [ -f "$$f" ] || continue
+	  echo "==> $$f"; $(PY) "$$f"; ran=1
+	done
+	[ $$ran = 1 ] || { echo "no benchmarks in bench/ yet" >&2; exit 1; }
 
 lint: venv ## ruff lint and format check
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 format: venv ## ruff format and autofix
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+screenshot: venv ## take docs/screenshot.png of a running demo in headless Chromium
+	@test -f tests/e2e/screenshot.py || { echo "tests/e2e/screenshot.py is not written yet" >&2; exit 1; }
+	$(PY) -m tests.e2e.screenshot
+
+clean: ## remove caches (keeps .venv and instance/)
+	rm -rf .pytest_cache .ruff_cache
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
