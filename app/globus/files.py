@@ -1,0 +1,140 @@
+"""File operations on a collection at Globus Transfer (B.3, B.4, B.6)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import globus_sdk
+
+from app.errors import BadInput, NotFound, PermissionDenied
+from app.globus.client import transfer_client
+from app.globus.errors import calling_globus
+from app.globus.types import FileEntry, Listing, TaskSubmission
+
+
+class AlreadyExists(BadInput):
+    """mkdir or rename onto a name that is taken (ExternalError.MkdirFailed.Exists)."""
+
+    status = 409
+    title = "Already exists"
+
+
+# GridFTP passthrough errors (`ExternalError.<Op>Failed.<Why>`, HTTP 502) that the generic
+# mapping reads as bad input, but a file manager must tell apart.
+_EXTERNAL_WHY = {
+    "Exists": AlreadyExists,
+    "PermissionDenied": PermissionDenied,
+    "NotFound": NotFound,
+    "FileNotFound": NotFound,
+}
+
+
+@contextmanager
+def _file_operation() -> Iterator[None]:
+    """calling_globus(), refined for the ExternalError family."""
+    try:
+        with calling_globus():
+            yield
+    except BadInput as mapped:
+        code = getattr(mapped.__cause__, "code", None) or ""
+        refined = _EXTERNAL_WHY.get(code.rsplit(".", 1)[-1])
+        if refined is None or not code.startswith("ExternalError."):
+            raise
+        raise refined(mapped.message, request_id=mapped.request_id) from mapped.__cause__
+
+
+def list_folder(
+    user_id: int,
+    collection_id: str,
+    path: str,
+    *,
+    offset: int = 0,
+    limit: int = 100,
+    orderby: str = "type ASC,name ASC",
+    show_hidden: bool = False,
+    name_glob: str = "",
+) -> Listing:
+    """GET /v0.10/operation/endpoint/<id>/ls: one page of a folder, sorted and filtered
+    by Globus, so that no response ever carries the whole of a large folder."""
+    params: dict = {
+        "show_hidden": show_hidden,
+        "orderby": orderby,
+        # One more than the page: tells whether a next page exists without a count.
+        "limit": limit + 1,
+        "offset": offset,
+    }
+    if path:
+        params["path"] = path
+    if name_glob:
+        params["filter"] = [f"name:~{name_glob}"]
+    with _file_operation():
+        doc = transfer_client(user_id).operation_ls(collection_id, **params).data
+    items = doc.get("DATA", [])
+    has_more = len(items) > limit
+    entries = [FileEntry.from_api(item) for item in items[:limit]]
+    # Some servers echo the page's own length as `total`: trust only a consistent count.
+    total = doc.get("total")
+    seen = offset + len(items)
+    if not isinstance(total, int) or total < seen or (has_more and total == seen):
+        total = None
+    return Listing(
+        collection_id=collection_id,
+        path=doc.get("path") or path or "/",
+        entries=entries,
+        offset=offset,
+        limit=limit,
+        has_more=has_more,
+        total=total,
+    )
+
+
+def stat(user_id: int, collection_id: str, path: str) -> FileEntry:
+    """GET /v0.10/operation/endpoint/<id>/stat: one file or folder."""
+    with _file_operation():
+        doc = transfer_client(user_id).operation_stat(collection_id, path).data
+    return FileEntry.from_api(doc)
+
+
+def make_folder(user_id: int, collection_id: str, path: str) -> None:
+    """POST /v0.10/operation/endpoint/<id>/mkdir."""
+    with _file_operation():
+        transfer_client(user_id).operation_mkdir(collection_id, path)
+
+
+def rename(user_id: int, collection_id: str, old_path: str, new_path: str) -> None:
+    """POST /v0.10/operation/endpoint/<id>/rename."""
+    with _file_operation():
+        transfer_client(user_id).operation_rename(collection_id, old_path, new_path)
+
+
+def get_submission_id(user_id: int) -> str:
+    """GET /v0.10/submission_id: a fresh id that makes one submission at-most-once."""
+    with calling_globus():
+        return str(transfer_client(user_id).get_submission_id()["value"])
+
+
+def submit_delete(
+    user_id: int,
+    collection_id: str,
+    paths: list[str],
+    *,
+    submission_id: str,
+    recursive: bool,
+    label: str | None = None,
+) -> TaskSubmission:
+    """POST /v0.10/delete: a delete task; resending the same submission_id returns the
+    same task ("Duplicate"), so a retry or a double click never deletes twice."""
+    data = globus_sdk.DeleteData(
+        collection_id,
+        submission_id=submission_id,
+        recursive=recursive,
+        # The portal sends exact names: a '*' in a file name is a character, not a glob.
+        interpret_globs=False,
+        label=label or globus_sdk.MISSING,
+    )
+    for path in paths:
+        data.add_item(path)
+    with _file_operation():
+        doc = transfer_client(user_id).submit_delete(data).data
+    return TaskSubmission.from_api(doc)
