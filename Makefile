@@ -94,7 +94,7 @@ lint: venv ## ruff lint and format check
 format: venv ## ruff format and autofix
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
-screenshot: venv ## take docs/screenshot.png of a running demo in headless Chromium
+screenshot: venv ## take the README screenshot, docs/screenshot.png, in headless Chromium
 	@test -f tests/e2e/screenshot.py || { echo "tests/e2e/screenshot.py is not written yet" >&2; exit 1; }
 	$(PY) -m tests.e2e.screenshot
 
