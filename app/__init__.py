@@ -41,9 +41,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.auth.decorators import register_guards
+    from app.auth.views import bp as auth_bp
     from app.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    # g.user, then the global sign-in guard (SECURITY.md: Access control).
+    register_guards(app)
 
 
 # The main navigation, in order; an entry shows once its area's blueprint is registered.
