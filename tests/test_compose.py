@@ -192,6 +192,12 @@ def test_dockerfile_installs_the_code_it_runs():
     for folder in ("app", "localglobus", "templates", "static", "migrations"):
         assert folder in copied, f"the image lacks {folder}/"
         assert (ROOT / folder).is_dir(), f"{folder}/ is missing: the build would fail"
+    copied_files = {
+        name for word, args in instructions if word == "COPY" for name in args.split()[:-1]
+    }
+    for file in ("pyproject.toml", "README.md", "alembic.ini"):
+        assert file in copied_files, f"the image lacks {file}"
+        assert (ROOT / file).is_file(), f"{file} is missing: the build would fail"
     # Editable: the portal finds templates/, static/ and migrations/ beside app/.
     assert any(word == "RUN" and "pip install -e ." in args for word, args in instructions)
     cmd = next(args for word, args in reversed(instructions) if word == "CMD")
