@@ -41,9 +41,18 @@ run: venv ## migrate, create the demo data, start localglobus + the portal (Ctrl
 	signins="$$($(PY) -m localglobus demo --portal-url "$$portal_url")"
 	echo "$$signins"
 	# Each server in its own process group, so that stopping one also stops what it spawned
-	# (the reloader's child) and nothing outside this recipe is signalled.
+	# (a reloader's child) and nothing outside this recipe is signalled. They are stopped as
+	# Ctrl-C stops them (SIGINT), then killed if they are still there after 10 s.
 	set -m
-	trap 'trap - INT TERM EXIT; for p in $$(jobs -p); do kill -TERM -- -$$p 2>/dev/null || true; done; wait' INT TERM EXIT
+	stop_servers() {
+	  trap - INT TERM EXIT
+	  local groups; groups="$$(jobs -p)"
+	  for g in $$groups; do kill -INT -- "-$$g" 2>/dev/null || true; done
+	  for _ in $$(seq 50); do [ -n "$$(jobs -rp)" ] || break; sleep 0.2; done
+	  for g in $$groups; do kill -KILL -- "-$$g" 2>/dev/null || true; done
+	  wait 2>/dev/null || true
+	}
+	trap stop_servers INT TERM EXIT
 	$(PY) -m localglobus serve &
 	$(PY) -m app.cli serve &
 	hostport="$${portal_url#*://}"; hostport="$${hostport%%/*}"
