@@ -34,9 +34,13 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from app import models, sessions  # noqa: F401 - models: every table on Base.metadata
     from app.extensions import csrf, db
+    from app.globus import crypto
 
     db.init_app(app)
+    crypto.init_app(app)
+    sessions.init_app(app)
     csrf.init_app(app)
 
 

@@ -117,3 +117,10 @@ def _page(status: int, title: str, message: str, upstream_request_id: str | None
         upstream_request_id=upstream_request_id,
     )
     return body, status
+
+
+class ServiceUnavailable(PortalError):
+    """The portal's own database or session store is down; nothing was lost."""
+
+    status = 503
+    title = "Ferry is unavailable, try again"
