@@ -57,7 +57,9 @@ run: venv ## migrate, create the demo data, start localglobus + the portal (Ctrl
 	$(PY) -m app.cli serve &
 	hostport="$${portal_url#*://}"; hostport="$${hostport%%/*}"
 	portal_host="$${hostport%:*}"; portal_port="$${hostport##*:}"
-	[ "$$portal_port" != "$$hostport" ] || portal_port=80
+	if [ "$$portal_port" = "$$hostport" ]; then
+	  case "$$portal_url" in https:*) portal_port=443;; *) portal_port=80;; esac
+	fi
 	ready=0
 	for _ in $$(seq 300); do
 	  [ "$$(jobs -rp | wc -l)" = 2 ] || { echo "localglobus or the portal stopped; see above" >&2; exit 1; }
