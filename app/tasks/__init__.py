@@ -1,0 +1,1 @@
+"""Activity: the task list and a task's page with live progress, cancel and edit."""

@@ -1,0 +1,150 @@
+"""Use cases of the activity area: the user's tasks, one task with its events and files,
+cancel, and edit label and deadline. Always with the user's own token, so Globus itself
+refuses someone else's task; the portal answers "not found" either way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from app.errors import BadInput, NotFound, PermissionDenied
+from app.globus import tasks as globus_tasks
+from app.globus.task_types import EventPage, MarkerPage, PauseInfo, Task, TaskPage
+from app.transfers import validation as v
+
+PAGE_SIZE = 25
+EVENTS_PAGE_SIZE = 20
+STATUSES = ("ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED")
+TYPES = ("TRANSFER", "DELETE")
+# task_list paging stops at 1000 results (LimitOffsetTotalPaginator, reference B.0).
+MAX_OFFSET = 1000
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    status: str | None = None
+    type: str | None = None
+    label: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    """Everything the task page shows."""
+
+    task: Task
+    events: EventPage
+    successes: MarkerPage | None
+    skipped: MarkerPage | None
+    pause: PauseInfo | None
+
+
+@contextmanager
+def _own_task() -> Iterator[None]:
+    # Globus answers 403 or 404 for another user's task; both read "not found" here,
+    # so a task id from someone else reveals nothing.
+    try:
+        yield
+    except PermissionDenied as error:
+        raise NotFound("No such task.", request_id=error.request_id) from error
+
+
+def _check_task_id(task_id: str) -> None:
+    if not v.is_uuid(task_id):
+        raise NotFound("No such task.")
+
+
+def list_tasks(user_id: int, filters: TaskFilters, *, page: int = 1) -> TaskPage:
+    """One page of the user's tasks, newest first, filtered at Globus."""
+    offset = max(0, min((page - 1) * PAGE_SIZE, MAX_OFFSET - PAGE_SIZE))
+    if filters.label and ("/" in filters.label or "," in filters.label):
+        # '/' separates filter clauses and ',' values in Globus's filter syntax.
+        raise BadInput("Label search cannot contain / or ,.")
+    _check(v.label_error(filters.label))
+    if filters.since and filters.until and filters.since > filters.until:
+        raise BadInput("The start date is after the end date.")
+    return globus_tasks.task_list(
+        user_id,
+        limit=PAGE_SIZE,
+        offset=offset,
+        statuses=[filters.status] if filters.status in STATUSES else None,
+        types=[filters.type] if filters.type in TYPES else None,
+        label_contains=filters.label or None,
+        requested_after=_day_start(filters.since),
+        requested_before=_day_start(filters.until + timedelta(days=1) if filters.until else None),
+    )
+
+
+def recent_tasks(user_id: int, limit: int = 5) -> list[Task]:
+    """The user's newest tasks, for the home page."""
+    return globus_tasks.task_list(user_id, limit=limit).tasks
+
+
+def get_task(user_id: int, task_id: str) -> Task:
+    """One of the user's tasks."""
+    _check_task_id(task_id)
+    with _own_task():
+        return globus_tasks.get_task(user_id, task_id)
+
+
+def task_detail(
+    user_id: int,
+    task_id: str,
+    *,
+    events_offset: int = 0,
+    ok_marker: str | None = None,
+    skip_marker: str | None = None,
+) -> TaskDetail:
+    """The task, a page of its events, of its transferred files and of its skipped
+    errors, and why it is paused when it is."""
+    task = get_task(user_id, task_id)
+    with _own_task():
+        events = globus_tasks.task_event_list(
+            user_id, task_id, limit=EVENTS_PAGE_SIZE, offset=max(0, events_offset)
+        )
+        successes = skipped = pause = None
+        if task.is_transfer:
+            successes = globus_tasks.task_successful_transfers(user_id, task_id, marker=ok_marker)
+            skipped = globus_tasks.task_skipped_errors(user_id, task_id, marker=skip_marker)
+        if task.is_paused or task.status == "INACTIVE":
+            pause = globus_tasks.task_pause_info(user_id, task_id)
+    return TaskDetail(task, events, successes, skipped, pause)
+
+
+def cancel_task(user_id: int, task_id: str) -> str:
+    """Cancel the task; the message says whether it was canceled or had already ended."""
+    _check_task_id(task_id)
+    with _own_task():
+        code, message = globus_tasks.cancel_task(user_id, task_id)
+    if code == "TaskComplete":
+        return message or "The task had already ended."
+    return message or "The task was canceled."
+
+
+def update_task(user_id: int, task_id: str, *, label: str | None, deadline: datetime | None) -> str:
+    """Change a running task's label and deadline (the only fields Globus lets change)."""
+    _check_task_id(task_id)
+    _check(v.label_error(label))
+    _check(v.deadline_error(deadline))
+    deadline_text = None
+    if deadline is not None:
+        deadline = deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
+        deadline_text = deadline.astimezone(UTC).isoformat(timespec="seconds")
+    with _own_task():
+        return globus_tasks.update_task(
+            user_id, task_id, label=(label or "").strip() or None, deadline=deadline_text
+        )
+
+
+def _day_start(day: date | None) -> str | None:
+    if day is None:
+        return None
+    return datetime.combine(day, time.min).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _check(error: str | None) -> None:
+    if error:
+        raise BadInput(error)

@@ -1,0 +1,1 @@
+"""Transfers: the two-pane transfer page, write-ahead submissions, resume after consent."""
