@@ -48,9 +48,13 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.decorators import register_guards
     from app.auth.views import bp as auth_bp
     from app.main.views import bp as main_bp
+    from app.tasks.views import bp as tasks_bp
+    from app.transfers.views import bp as transfers_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(transfers_bp)
+    app.register_blueprint(tasks_bp)
     # g.user, then the global sign-in guard (SECURITY.md: Access control).
     register_guards(app)
 
