@@ -45,6 +45,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.admin.views import bp as admin_bp
     from app.auth.decorators import register_guards
     from app.auth.views import bp as auth_bp
     from app.main.views import bp as main_bp
@@ -53,6 +54,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(transfers_bp)
     app.register_blueprint(tasks_bp)
     # g.user, then the global sign-in guard (SECURITY.md: Access control).

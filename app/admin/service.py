@@ -1,0 +1,282 @@
+"""Admin use cases: access rules, roles, admin cancel; each change audited around its call
+to Globus (app.admin.audit). Views check roles first (app.admin.access); every change
+here checks them again on the collection the view fetched this request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from app.admin import access
+from app.admin.audit import audited
+from app.errors import BadInput, NotFound, PermissionDenied
+from app.globus import admin, endpoint_manager, files
+from app.globus.admin_types import ROLE_NAMES, AccessRule, Role
+from app.globus.endpoint_manager import MonitoredTask, TaskFilters
+from app.globus.types import Collection
+
+RULE_LIMIT = 100  # Globus keeps at most 100 access rules per guest collection
+PICKER_LIMIT = 200
+ANONYMOUS_WRITE_REFUSED = "This portal does not allow write access for anonymous users."
+
+
+@dataclass
+class NewRule:
+    """An access rule as the form describes it; `principal` is a username or email for a
+    person, a group id for a group, empty otherwise."""
+
+    principal_type: str
+    principal: str
+    path: str
+    permissions: str
+    expiration: datetime | None = None
+    notify_email: str | None = None
+    notify_message: str | None = None
+
+
+def _ensure(collection: Collection, what: str) -> None:
+    if not access.can(collection, what):
+        raise PermissionDenied("Your roles on this collection do not allow this change.")
+
+
+def _globus_time(value: datetime | None) -> str | None:
+    return value.replace(tzinfo=value.tzinfo or UTC).isoformat() if value else None
+
+
+def resolve_principal(actor, principal_type: str, value: str) -> tuple[str, str]:
+    """(principal id for Globus, label for people): a person is looked up by username or
+    email at Globus Auth; nobody found is the user's to fix."""
+    if principal_type == "identity":
+        identity = admin.find_identity(actor.id, value)
+        if identity is None:
+            raise BadInput(f"Nobody at Globus has the username or email “{value}”.")
+        return identity.id, identity.display
+    if principal_type == "group":
+        return value, f"Group {value}"
+    if principal_type == "all_authenticated_users":
+        return "", "All signed-in users"
+    if principal_type == "anonymous":
+        return "", "Anyone (anonymous)"
+    raise BadInput("Unknown kind of principal.")
+
+
+# -- reads ----------------------------------------------------------------------------------
+
+
+def access_rules(actor, collection: Collection) -> list[AccessRule]:
+    """The collection's rules, implicit rows included, people named."""
+    return admin.attach_identities(actor.id, admin.list_access_rules(actor.id, collection.id))
+
+
+def find_access_rule(actor, collection: Collection, rule_id: str) -> AccessRule:
+    """The rule `rule_id` *of this collection*: an id from another collection is 404."""
+    for rule in admin.list_access_rules(actor.id, collection.id):
+        if rule.id is not None and rule.id == rule_id:
+            return admin.attach_identities(actor.id, [rule])[0]
+    raise NotFound("This collection has no such access rule.")
+
+
+def roles(actor, collection: Collection) -> list[Role]:
+    return admin.attach_identities(actor.id, admin.list_roles(actor.id, collection.id))
+
+
+def find_role(actor, collection: Collection, role_id: str) -> Role:
+    """The role assignment `role_id` *of this collection*, else 404."""
+    for role in admin.list_roles(actor.id, collection.id):
+        if role.id == role_id:
+            return admin.attach_identities(actor.id, [role])[0]
+    raise NotFound("This collection has no such role assignment.")
+
+
+def find_monitored_task(actor, collection: Collection, task_id: str) -> MonitoredTask:
+    """A task that touches this collection, seen through the endpoint manager, else 404."""
+    task = endpoint_manager.monitored_task(actor.id, task_id)
+    if not task.touches(collection.id):
+        raise NotFound("This task does not touch this collection.")
+    return task
+
+
+def monitored_task_with_events(actor, collection: Collection, task_id: str):
+    """(task, its events) for the task page."""
+    task = find_monitored_task(actor, collection, task_id)
+    return task, endpoint_manager.monitored_task_events(actor.id, task.task_id)
+
+
+@dataclass
+class ActivityQuery:
+    """The activity page's filters as the admin typed them (owner by username)."""
+
+    statuses: tuple[str, ...] = ()
+    owner: str = ""
+    completed_after: date | None = None
+    completed_before: date | None = None
+    paused: bool | None = None
+
+
+def monitored_tasks(actor, collection: Collection, query: ActivityQuery, last_key: str | None):
+    """One page of the tasks of all users that touch the collection, and the next key."""
+    owner_id = None
+    if query.owner:
+        owner_id, _label = resolve_principal(actor, "identity", query.owner)
+    statuses = query.statuses
+    if query.paused is not None and not statuses:
+        statuses = ("ACTIVE", "INACTIVE")  # Globus filters is_paused among running tasks
+    filters = TaskFilters(
+        statuses=statuses,
+        owner_id=owner_id,
+        completed_after=_day_start(query.completed_after),
+        completed_before=_day_start(query.completed_before, days=1),
+        is_paused=query.paused,
+    )
+    return endpoint_manager.monitored_tasks(actor.id, collection.id, filters, last_key)
+
+
+def _day_start(day: date | None, days: int = 0) -> datetime | None:
+    return datetime.combine(day + timedelta(days=days), time.min) if day else None
+
+
+@dataclass
+class FolderPicker:
+    """The folders under `path`, for choosing a rule's path by browsing."""
+
+    path: str
+    folders: list[str]
+    error: str | None = None
+    has_more: bool = False
+
+    @property
+    def parent(self) -> str | None:
+        if self.path == "/":
+            return None
+        return self.path.rstrip("/").rsplit("/", 1)[0] + "/"
+
+
+def folder_picker(actor, collection: Collection, path: str) -> FolderPicker:
+    """List the sub-folders of `path` (a folder the admin can read on the collection);
+    a folder Globus refuses shows its message in the picker, not an error page."""
+    try:
+        listing = files.list_folder(actor.id, collection.id, path, limit=PICKER_LIMIT)
+    except (NotFound, PermissionDenied, BadInput) as error:
+        return FolderPicker(path=path, folders=[], error=error.message)
+    folders = [path + entry.name + "/" for entry in listing.entries if entry.is_dir]
+    return FolderPicker(path=path, folders=folders, has_more=listing.has_more)
+
+
+# -- access rules ---------------------------------------------------------------------------
+
+
+def add_access_rule(
+    actor, collection: Collection, new: NewRule, *, allow_anonymous_write: bool
+) -> str:
+    """Share a folder of a guest collection; answers the new rule's id."""
+    _ensure(collection, "manage_rules")
+    if new.principal_type == "anonymous" and "w" in new.permissions and not allow_anonymous_write:
+        raise BadInput(ANONYMOUS_WRITE_REFUSED)
+    principal, label = resolve_principal(actor, new.principal_type, new.principal)
+    existing = [r for r in admin.list_access_rules(actor.id, collection.id) if r.is_editable]
+    if len(existing) >= RULE_LIMIT:
+        raise BadInput(
+            f"This collection already has {RULE_LIMIT} access rules, the most Globus allows. "
+            "Delete one before adding another."
+        )
+    body = {
+        "principal_type": new.principal_type,
+        "principal": principal,
+        "path": new.path,
+        "permissions": new.permissions,
+    }
+    if new.expiration:
+        body["expiration_date"] = _globus_time(new.expiration)
+    if new.notify_email:
+        body["notify_email"] = new.notify_email
+        body["notify_message"] = new.notify_message or None
+    target = f"{new.permissions} on {new.path} for {label}"
+    with audited(actor, collection, "rule.add", target, before=None) as entry:
+        outcome = admin.create_access_rule(actor.id, collection.id, body)
+        entry.request_id = outcome.request_id
+        entry.after = {**body, "id": outcome.new_id, "principal_label": label}
+    return outcome.new_id or ""
+
+
+def update_access_rule(
+    actor,
+    collection: Collection,
+    rule: AccessRule,
+    permissions: str,
+    expiration: datetime | None,
+    *,
+    allow_anonymous_write: bool,
+) -> None:
+    """Change a rule's permissions and expiration (None: never expires). `rule` comes
+    from find_access_rule on this collection."""
+    _ensure(collection, "manage_rules")
+    if not rule.is_editable:
+        raise BadInput("Implicit rules of role holders cannot be changed.")
+    if rule.principal_type == "anonymous" and "w" in permissions and not allow_anonymous_write:
+        raise BadInput(ANONYMOUS_WRITE_REFUSED)
+    changes = {"permissions": permissions, "expiration_date": _globus_time(expiration)}
+    before = rule.snapshot()
+    target = f"{rule.path} for {rule.principal_label}"
+    with audited(actor, collection, "rule.update", target, before=before) as entry:
+        outcome = admin.update_access_rule(actor.id, collection.id, rule.id, changes)
+        entry.request_id = outcome.request_id
+        entry.after = {**before, **changes}
+
+
+def delete_access_rule(actor, collection: Collection, rule_id: str) -> None:
+    """Remove a rule of this collection."""
+    _ensure(collection, "manage_rules")
+    rule = find_access_rule(actor, collection, rule_id)
+    target = f"{rule.permissions} on {rule.path} for {rule.principal_label}"
+    with audited(actor, collection, "rule.delete", target, before=rule.snapshot()) as entry:
+        outcome = admin.delete_access_rule(actor.id, collection.id, rule_id)
+        entry.request_id = outcome.request_id
+
+
+# -- roles ----------------------------------------------------------------------------------
+
+
+def grant_role(
+    actor, collection: Collection, principal_type: str, principal: str, role: str
+) -> Role:
+    """Give a person or group a role; only administrators may (as on Globus)."""
+    _ensure(collection, "manage_roles")
+    if role not in ROLE_NAMES or principal_type not in ("identity", "group"):
+        raise BadInput("Choose a role and a person or group.")
+    principal_id, label = resolve_principal(actor, principal_type, principal)
+    target = f"{role} for {label}"
+    with audited(actor, collection, "role.grant", target, before=None) as entry:
+        created, outcome = admin.create_role(
+            actor.id, collection.id, principal_type, principal_id, role
+        )
+        entry.request_id = outcome.request_id
+        entry.after = {**created.snapshot(), "principal_label": label}
+    return created
+
+
+def revoke_role(actor, collection: Collection, role_id: str) -> None:
+    """Remove a role assignment of this collection."""
+    _ensure(collection, "manage_roles")
+    role = find_role(actor, collection, role_id)
+    target = f"{role.role} for {role.principal_label}"
+    with audited(actor, collection, "role.revoke", target, before=role.snapshot()) as entry:
+        outcome = admin.delete_role(actor.id, collection.id, role_id)
+        entry.request_id = outcome.request_id
+
+
+# -- activity -------------------------------------------------------------------------------
+
+
+def admin_cancel_task(actor, collection: Collection, task_id: str, message: str) -> str:
+    """Cancel someone's running task that touches this collection; answers the admin
+    cancel id."""
+    _ensure(collection, "cancel")
+    task = find_monitored_task(actor, collection, task_id)
+    if not task.is_running:
+        raise BadInput("This task has already finished.")
+    target = f"task {task.task_id} of {task.owner_string or task.owner_id}"
+    with audited(actor, collection, "task.admin_cancel", target, before=task.snapshot()) as entry:
+        outcome = endpoint_manager.admin_cancel(actor.id, task.task_id, message)
+        entry.request_id = outcome.request_id
+        entry.after = {**task.snapshot(), "admin_cancel_id": outcome.new_id, "message": message}
+    return outcome.new_id or ""
