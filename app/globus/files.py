@@ -1,16 +1,17 @@
-"""File operations on a collection at Globus Transfer (B.3, B.4, B.6)."""
+"""Synchronous file operations on a collection at Globus Transfer (B.3).
+
+Deletes are tasks: they go through `app.globus.tasks.submit_delete` (B.6), write-ahead.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import globus_sdk
-
 from app.errors import BadInput, NotFound, PermissionDenied
 from app.globus.client import transfer_client
 from app.globus.errors import calling_globus
-from app.globus.types import FileEntry, Listing, TaskSubmission
+from app.globus.types import FileEntry, Listing
 
 
 class AlreadyExists(BadInput):
@@ -106,35 +107,3 @@ def rename(user_id: int, collection_id: str, old_path: str, new_path: str) -> No
     """POST /v0.10/operation/endpoint/<id>/rename."""
     with _file_operation():
         transfer_client(user_id).operation_rename(collection_id, old_path, new_path)
-
-
-def get_submission_id(user_id: int) -> str:
-    """GET /v0.10/submission_id: a fresh id that makes one submission at-most-once."""
-    with calling_globus():
-        return str(transfer_client(user_id).get_submission_id()["value"])
-
-
-def submit_delete(
-    user_id: int,
-    collection_id: str,
-    paths: list[str],
-    *,
-    submission_id: str,
-    recursive: bool,
-    label: str | None = None,
-) -> TaskSubmission:
-    """POST /v0.10/delete: a delete task; resending the same submission_id returns the
-    same task ("Duplicate"), so a retry or a double click never deletes twice."""
-    data = globus_sdk.DeleteData(
-        collection_id,
-        submission_id=submission_id,
-        recursive=recursive,
-        # The portal sends exact names: a '*' in a file name is a character, not a glob.
-        interpret_globs=False,
-        label=label or globus_sdk.MISSING,
-    )
-    for path in paths:
-        data.add_item(path)
-    with _file_operation():
-        doc = transfer_client(user_id).submit_delete(data).data
-    return TaskSubmission.from_api(doc)

@@ -96,6 +96,12 @@ class Collection:
         return [ROLE_LABELS.get(r, r) for r in self.my_effective_roles]
 
     @property
+    def safe_info_link(self) -> str:
+        """The info link, only if it is a plain web address (never `javascript:`)."""
+        link = self.info_link.strip()
+        return link if link.lower().startswith(("https://", "http://")) else ""
+
+    @property
     def is_guest(self) -> bool:
         return self.entity_type in ("GCSv5_guest_collection", "GCP_guest_collection")
 
@@ -222,22 +228,4 @@ class Bookmark:
             endpoint_id=str(doc.get("endpoint_id", "")),
             path=_text(doc.get("path")) or "/",
             pinned=bool(doc.get("pinned")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class TaskSubmission:
-    """What Globus answers to a transfer or delete submission."""
-
-    task_id: str
-    submission_id: str
-    code: str  # "Accepted", or "Duplicate" when the submission_id was seen before
-
-    @classmethod
-    def from_api(cls, doc: dict[str, Any]) -> TaskSubmission:
-        """Build from a `transfer_result` / `delete_result` document."""
-        return cls(
-            task_id=str(doc["task_id"]),
-            submission_id=str(doc.get("submission_id", "")),
-            code=_text(doc.get("code")),
         )

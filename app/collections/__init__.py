@@ -1,0 +1,1 @@
+"""Collections: search with filter-scope tabs, a collection's page, bookmarks."""

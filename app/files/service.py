@@ -1,0 +1,172 @@
+"""File manager use cases: browse a folder page by page, make a folder, rename, delete."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from app.collections.forms import default_bookmark_name
+from app.errors import NotFound, PermissionDenied
+from app.files.forms import PAGE_SIZE, BrowseQuery, join_path
+from app.globus import collections as globus_collections
+from app.globus import files as globus_files
+from app.globus.types import Collection, FileEntry, Listing
+from app.transfers import service as transfers_service
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A page of a folder and what the page needs around it."""
+
+    collection: Collection
+    listing: Listing
+    query: BrowseQuery
+
+    @property
+    def path(self) -> str:
+        return self.listing.path
+
+    @property
+    def crumbs(self) -> list[tuple[str, str]]:
+        """(label, path) from the root down to this folder."""
+        lead = "" if self.path.startswith("~") else "/"
+        parts = [p for p in self.path.split("/") if p]
+        crumbs = [] if lead == "" else [("/", "/")]
+        for i, part in enumerate(parts):
+            crumbs.append((part, lead + "/".join(parts[: i + 1]) + "/"))
+        return crumbs
+
+    @property
+    def bookmark_name(self) -> str:
+        """A name to suggest for a bookmark of this folder."""
+        return default_bookmark_name(self.collection.display_name, self.path)
+
+    @property
+    def parent(self) -> str | None:
+        """The folder above, or None at the top ('/')."""
+        crumbs = self.crumbs
+        return crumbs[-2][1] if len(crumbs) > 1 else None
+
+
+def browse(user_id: int, query: BrowseQuery) -> Folder:
+    """The collection and one page of the folder, sorted and filtered at Globus."""
+    collection = globus_collections.get_collection(user_id, query.collection_id)
+    listing = globus_files.list_folder(
+        user_id,
+        query.collection_id,
+        query.path or collection.default_directory,
+        offset=query.offset,
+        limit=PAGE_SIZE,
+        orderby=query.orderby,
+        show_hidden=query.show_hidden,
+        name_glob=query.name_glob,
+    )
+    return Folder(collection, listing, query)
+
+
+def make_folder(user_id: int, collection_id: str, path: str, name: str) -> str:
+    """Create `name` in the folder `path`; returns the new folder's path."""
+    new_path = join_path(path, name)
+    try:
+        globus_files.make_folder(user_id, collection_id, new_path)
+    except globus_files.AlreadyExists as error:
+        raise globus_files.AlreadyExists(
+            f"“{name}” already exists in {path}.", request_id=error.request_id
+        ) from error
+    except PermissionDenied as error:
+        raise PermissionDenied(
+            f"You may not create folders in {path}.", request_id=error.request_id
+        ) from error
+    except NotFound as error:
+        raise NotFound(f"The folder {path} does not exist.", request_id=error.request_id) from error
+    return new_path + "/"
+
+
+def rename_item(user_id: int, collection_id: str, path: str, old_name: str, new_name: str) -> None:
+    """Rename `old_name` to `new_name` within the folder `path`."""
+    try:
+        globus_files.rename(
+            user_id, collection_id, join_path(path, old_name), join_path(path, new_name)
+        )
+    except globus_files.AlreadyExists as error:
+        raise globus_files.AlreadyExists(
+            f"“{new_name}” already exists in {path}.", request_id=error.request_id
+        ) from error
+    except PermissionDenied as error:
+        raise PermissionDenied(
+            f"You may not rename “{old_name}” in {path}.", request_id=error.request_id
+        ) from error
+    except NotFound as error:
+        raise NotFound(
+            f"“{old_name}” no longer exists in {path}.", request_id=error.request_id
+        ) from error
+
+
+@dataclass(frozen=True)
+class DeletePlan:
+    """What a delete would remove, checked item by item at Globus."""
+
+    collection: Collection
+    path: str
+    entries: list[FileEntry]
+    missing: list[str]
+    submission_id: str
+
+    @property
+    def recursive(self) -> bool:
+        return any(entry.is_dir for entry in self.entries)
+
+    @property
+    def folders(self) -> list[FileEntry]:
+        return [entry for entry in self.entries if entry.is_dir]
+
+
+def plan_delete(
+    user_id: int, collection_id: str, path: str, names: list[str], submission_id: str | None
+) -> DeletePlan:
+    """Stat each selected item (so the confirmation names exactly what goes, and knows
+    whether folders make it recursive), and fix the submission id now: submitting the
+    confirmation twice then creates one task."""
+    collection = globus_collections.get_collection(user_id, collection_id)
+    entries, missing = [], []
+    for name in names:
+        try:
+            entry = globus_files.stat(user_id, collection_id, join_path(path, name))
+        except NotFound:
+            missing.append(name)
+            continue
+        # stat names the item by its own name; keep the one the user selected.
+        entries.append(entry if entry.name == name else replace(entry, name=name))
+    if entries and not submission_id:
+        submission_id = transfers_service.new_submission_id(user_id)
+    return DeletePlan(collection, path, entries, missing, submission_id or "")
+
+
+def submit_delete(
+    user_id: int,
+    collection_id: str,
+    path: str,
+    names: list[str],
+    *,
+    recursive: bool,
+    submission_id: str,
+) -> str:
+    """Submit the delete task, write-ahead through the transfers area (the submission
+    is stored before the POST); returns its task id."""
+    paths = [join_path(path, name) for name in names]
+    label = f"Delete {len(paths)} item{'s' if len(paths) != 1 else ''} in {path}"
+    submission = transfers_service.submit_delete(
+        user_id,
+        collection_id,
+        paths,
+        recursive,
+        label=_label(label),
+        submission_id=submission_id,
+    )
+    return submission.task_id
+
+
+def _label(text: str) -> str:
+    # Labels are for people; keep them short and plain (Globus refuses some characters).
+    text = re.sub(r"[^\w .,/~()-]", "_", text)
+    return text if len(text) <= 128 else text[:125] + "..."
