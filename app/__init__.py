@@ -48,12 +48,16 @@ def register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth.decorators import register_guards
     from app.auth.views import bp as auth_bp
+    from app.collections.views import bp as collections_bp
+    from app.files.views import bp as files_bp
     from app.main.views import bp as main_bp
     from app.tasks.views import bp as tasks_bp
     from app.transfers.views import bp as transfers_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(collections_bp)
+    app.register_blueprint(files_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(transfers_bp)
     app.register_blueprint(tasks_bp)
