@@ -18,8 +18,21 @@ Lower-level pieces for tests of the flow itself: `authorize_url` (start a login 
 consent step-up and return where the portal sends the browser), `globus_round_trip`
 (sign in and consent at localglobus, return the callback path), `callback`.
 
-`FakeAuth` is a deliberately misbehaving OIDC provider on loopback (discovery, JWKS,
-token and revoke endpoints) for the id_token and callback rejection tests.
+`FakeOIDC` is a deliberately misbehaving OIDC provider on loopback (discovery, JWKS,
+token and revoke endpoints) for the id_token and callback rejection tests:
+
+    @pytest.fixture
+    def fake():
+        with FakeOIDC() as provider:
+            yield provider
+
+    @pytest.fixture
+    def fake_app(make_app, fake):
+        return make_app(**fake.portal_config())
+
+    def test_x(fake, fake_app):
+        client = fake_app.test_client()
+        fake_sign_in(client, fake, name="Changed Name")
 """
 
 from __future__ import annotations
@@ -192,7 +205,7 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-class FakeAuth:
+class FakeOIDC:
     """A tiny OIDC provider on loopback that issues whatever id_token a test crafts.
 
     Serves `/.well-known/openid-configuration`, `/jwk.json` (counted in `jwks_fetches`),
@@ -205,7 +218,7 @@ class FakeAuth:
     client_secret = "fake-portal-secret"
 
     def __init__(self):
-        self.key = RSAKey.generate_key(2048, parameters={"kid": "k1", "alg": "RS512", "use": "sig"})
+        self.key = RSAKey.generate_key(2048, parameters={"kid": "k1", "use": "sig"})
         self.jwks_keys = [self.key]
         self.jwks_fetches = 0
         self.token_requests: list[dict] = []
@@ -220,6 +233,21 @@ class FakeAuth:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def __enter__(self) -> FakeOIDC:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def portal_config(self) -> dict:
+        """`make_app(**fake.portal_config())`: a portal whose Globus Auth is this fake."""
+        return {
+            "FERRY_GLOBUS_AUTH_URL": self.base_url,
+            "FERRY_GLOBUS_CLIENT_ID": self.client_id,
+            "FERRY_GLOBUS_CLIENT_SECRET": self.client_secret,
+            "FERRY_BASE_URL": "http://portal.test",
+        }
 
     # crafting id_tokens
 
@@ -342,3 +370,12 @@ class FakeAuth:
                 return self._json({"error": "not_found"}, 404)
 
         return Handler
+
+
+def fake_sign_in(client, fake: FakeOIDC, next: str | None = None, **claims):  # noqa: A002
+    """Sign in through `fake`, with a valid id_token carrying `claims` overrides.
+    Returns the callback response."""
+    url = authorize_url(client, **({"next": next} if next is not None else {}))
+    params = fake.authorize(url)
+    fake.id_token = lambda nonce: fake.sign(fake.claims(**claims))
+    return client.get(f"{CALLBACK_PATH}?code=fake-code&state={params['state']}")
