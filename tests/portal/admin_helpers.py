@@ -1,0 +1,239 @@
+"""The admin tests' world at the live localglobus: users holding each role on the demo
+guest collection "Shared Results" (owned by `admin`), a second guest collection, and
+direct globus-sdk clients to set things up and to check what Globus holds, before and
+after a request, without going through the portal.
+
+    from tests.portal.admin_helpers import world_fixture  # noqa: F401 - fixture "world"
+
+    def test_x(world):
+        world.transfer("admin").endpoint_acl_list(world.shared_id)
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+import globus_sdk
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.conftest import DEMO_PASSWORD
+from tests.portal.auth_helpers import globus_round_trip
+
+TRANSFER_RS = "transfer.api.globus.org"
+AUTH_RS = "auth.globus.org"
+SCOPES = [
+    "openid",
+    "profile",
+    "email",
+    "urn:globus:auth:scope:auth.globus.org:view_identity_set",
+    "urn:globus:auth:scope:transfer.api.globus.org:all",
+]
+
+# The admin tests' own users (other areas' tests never see them), by the role each holds
+# on "Shared Results". `admin` owns the collection: administrator.
+ROLE_USERS = {
+    "adm-monitor": "activity_monitor",
+    "adm-actmanager": "activity_manager",
+    "adm-accessmanager": "access_manager",
+}
+PLAIN_USERS = ("adm-norole", "adm-bystander")
+
+
+def globus_tokens(lg, username: str) -> dict:
+    """Sign `username` in at localglobus with the portal's client, as a browser would,
+    and redeem the code directly: {resource server: token data}."""
+    portal = lg.portal_client
+    auth = globus_sdk.ConfidentialAppAuthClient(
+        client_id=portal["client_id"],
+        client_secret=portal["client_secret"],
+        base_url=lg.base_url,
+    )
+    auth.oauth2_start_flow(lg.portal_base_url.rstrip("/") + "/auth/callback", SCOPES)
+    path = globus_round_trip(auth.oauth2_get_authorize_url(), lg, username)
+    code = parse_qs(urlsplit(path).query)["code"][0]
+    return auth.oauth2_exchange_code_for_tokens(code).by_resource_server
+
+
+@dataclass
+class World:
+    lg: object
+    shared_id: str = ""
+    other_id: str = ""
+    identities: dict[str, str] = field(default_factory=dict)  # username -> identity id
+    _tokens: dict[str, dict] = field(default_factory=dict)
+
+    def tokens(self, username: str) -> dict:
+        if username not in self._tokens:
+            self._tokens[username] = globus_tokens(self.lg, username)
+        return self._tokens[username]
+
+    def transfer(self, username: str = "admin") -> globus_sdk.TransferClient:
+        """A TransferClient acting as `username`, straight at localglobus."""
+        token = self.tokens(username)[TRANSFER_RS]["access_token"]
+        return globus_sdk.TransferClient(
+            base_url=self.lg.base_url, authorizer=globus_sdk.AccessTokenAuthorizer(token)
+        )
+
+    def auth(self, username: str = "admin") -> globus_sdk.AuthClient:
+        token = self.tokens(username)[AUTH_RS]["access_token"]
+        return globus_sdk.AuthClient(
+            base_url=self.lg.base_url, authorizer=globus_sdk.AccessTokenAuthorizer(token)
+        )
+
+    # -- what Globus holds --------------------------------------------------------------
+
+    def rules(self, collection_id: str | None = None) -> list[dict]:
+        data = self.transfer().endpoint_acl_list(collection_id or self.shared_id)["DATA"]
+        return sorted((dict(r) for r in data), key=lambda r: (str(r.get("id")), r["path"]))
+
+    def roles(self, collection_id: str | None = None) -> list[dict]:
+        data = self.transfer().endpoint_role_list(collection_id or self.shared_id)["DATA"]
+        return sorted((dict(r) for r in data), key=lambda r: r["id"])
+
+    def snapshot(self) -> dict:
+        """Every access rule and role of both guest collections."""
+        return {
+            "rules": self.rules(),
+            "roles": self.roles(),
+            "other_rules": self.rules(self.other_id),
+            "other_roles": self.roles(self.other_id),
+        }
+
+    # -- making things --------------------------------------------------------------------
+
+    def add_rule(
+        self, path: str, username: str = "adm-bystander", permissions: str = "r", on=None
+    ) -> str:
+        """An access rule made directly at Globus as admin; answers its id."""
+        response = self.transfer().add_endpoint_acl_rule(
+            on or self.shared_id,
+            {
+                "DATA_TYPE": "access",
+                "principal_type": "identity",
+                "principal": self.identities[username],
+                "path": path,
+                "permissions": permissions,
+            },
+        )
+        return str(response["access_id"])
+
+    def add_role(self, username: str, role: str, on=None) -> str:
+        response = self.transfer().add_endpoint_role(
+            on or self.shared_id,
+            {
+                "DATA_TYPE": "role",
+                "principal_type": "identity",
+                "principal": self.identities[username],
+                "role": role,
+            },
+        )
+        return str(response["id"])
+
+    def remove_rules_for(self, username: str, on=None) -> None:
+        """Delete every explicit rule of `username` (clean-up between tests)."""
+        collection_id = on or self.shared_id
+        for rule in self.rules(collection_id):
+            if rule.get("id") and rule["principal"] == self.identities[username]:
+                self.transfer().delete_endpoint_acl_rule(collection_id, str(rule["id"]))
+
+    def remove_roles_for(self, username: str, on=None) -> None:
+        collection_id = on or self.shared_id
+        for role in self.roles(collection_id):
+            if role["principal"] == self.identities[username]:
+                self.transfer().delete_endpoint_role(collection_id, role["id"])
+
+    def researcher_task(self, label: str = "admin test task") -> str:
+        """A transfer by researcher from Shared Results to Lab Storage; its task id."""
+        tc = self.transfer("researcher")
+        lab = _find_collection(self.transfer("admin"), "Lab Storage")
+        data = globus_sdk.TransferData(
+            source_endpoint=self.shared_id, destination_endpoint=lab, label=label
+        )
+        data.add_item("/", f"/adm-tasks/{uuid.uuid4()}/", recursive=True)
+        return tc.submit_transfer(data)["task_id"]
+
+    def task_state(self, task_id: str) -> tuple:
+        """What the owner sees of the task: status and admin cancel."""
+        task = self.transfer("researcher").get_task(task_id)
+        return task["status"], task.get("canceled_by_admin"), task.get("canceled_by_admin_message")
+
+    def make_folder(self, path: str, on=None) -> None:
+        try:
+            self.transfer().operation_mkdir(on or self.shared_id, path)
+        except globus_sdk.TransferAPIError as error:
+            if "Exists" not in (error.code or ""):
+                raise
+
+
+def _find_collection(tc: globus_sdk.TransferClient, name: str) -> str | None:
+    for doc in tc.endpoint_search(name, filter_scope="administered-by-me", limit=100):
+        if doc["display_name"] == name:
+            return doc["id"]
+    return None
+
+
+def build_world(lg) -> World:
+    """Users and roles (idempotent: the localglobus lives for the whole run)."""
+    world = World(lg=lg)
+    for username in (*ROLE_USERS, *PLAIN_USERS):
+        lg.cli(
+            "user",
+            "add",
+            username,
+            "--password",
+            DEMO_PASSWORD,
+            "--name",
+            username.replace("adm-", "Admin test ").title(),
+            check=False,
+        )
+    tc = world.transfer("admin")
+    world.shared_id = _find_collection(tc, "Shared Results")
+    assert world.shared_id, "the demo guest collection 'Shared Results' is missing"
+    world.other_id = _find_collection(tc, "Admin Test Other Share")
+    if world.other_id is None:
+        lab = _find_collection(tc, "Lab Storage")
+        world.other_id = str(uuid.uuid4())
+        lg.cli(
+            "collection",
+            "add",
+            "Admin Test Other Share",
+            "--type",
+            "guest",
+            "--owner",
+            "admin",
+            "--host",
+            lab,
+            "--host-path",
+            "/",
+            "--id",
+            world.other_id,
+        )
+    names = ["admin", "researcher", *ROLE_USERS, *PLAIN_USERS]
+    found = world.auth("admin").get_identities(usernames=names)["identities"]
+    world.identities = {doc["username"]: doc["id"] for doc in found}
+    held = {(r["principal"], r["role"]) for r in world.roles()}
+    for username, role in ROLE_USERS.items():
+        if (world.identities[username], role) not in held:
+            world.add_role(username, role)
+    return world
+
+
+@pytest.fixture(scope="session", name="world")
+def world_fixture(localglobus) -> World:
+    """The admin tests' users, roles and collections (import this into a test module)."""
+    return build_world(localglobus)
+
+
+def csrf_token(client) -> str:
+    """The CSRF token of the signed-in session (every page's sign-out form has it)."""
+    page = BeautifulSoup(client.get("/").get_data(as_text=True), "html.parser")
+    field_ = page.find("input", attrs={"name": "csrf_token"})
+    assert field_ is not None, "no csrf_token on the home page"
+    return field_["value"]
+
+
+def page(response) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
