@@ -1,0 +1,192 @@
+"""File documents for ls and stat, and the ls filter/orderby grammar (reference B.3)."""
+
+from __future__ import annotations
+
+import fnmatch
+import grp
+import operator
+import os
+import pwd
+import stat as stat_mod
+from functools import lru_cache
+
+from localglobus.transfer.common import bad_request, ls_time, parse_time
+from localglobus.transfer.paths import inside, real_root, to_virtual
+
+ORDER_FIELDS = ("group", "last_modified", "name", "permissions", "size", "type", "user")
+
+
+@lru_cache(maxsize=256)
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+@lru_cache(maxsize=256)
+def _group(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def _kind(mode: int) -> str:
+    if stat_mod.S_ISDIR(mode):
+        return "dir"
+    if stat_mod.S_ISREG(mode):
+        return "file"
+    if stat_mod.S_ISCHR(mode):
+        return "chr"
+    if stat_mod.S_ISBLK(mode):
+        return "blk"
+    if stat_mod.S_ISFIFO(mode):
+        return "pipe"
+    return "other"
+
+
+def file_doc(root: str, disk_path: str, name: str) -> dict:
+    """One ls entry. A symlink is shown as its target (type, size, times), with `link_*`
+    describing the link itself; a link that is broken or leaves the collection is an
+    `invalid_symlink` whose target is not revealed."""
+    lst = os.lstat(disk_path)
+    link = {
+        "link_group": None,
+        "link_last_modified": None,
+        "link_size": None,
+        "link_target": None,
+        "link_user": None,
+    }
+    st = lst
+    kind = None
+    if stat_mod.S_ISLNK(lst.st_mode):
+        link = {
+            "link_group": _group(lst.st_gid),
+            "link_last_modified": ls_time(lst.st_mtime),
+            "link_size": lst.st_size,
+            "link_target": None,
+            "link_user": _user(lst.st_uid),
+        }
+        root = real_root(root)
+        target = os.path.realpath(disk_path)
+        if inside(root, target) and os.path.exists(target):
+            st = os.stat(target)
+            link["link_target"] = to_virtual(root, target)
+        else:
+            kind = "invalid_symlink"
+    return {
+        "DATA_TYPE": "file",
+        "group": _group(st.st_gid),
+        "last_modified": ls_time(st.st_mtime),
+        **link,
+        "name": name,
+        "permissions": f"{stat_mod.S_IMODE(st.st_mode):04o}",
+        "size": st.st_size,
+        "type": kind or _kind(st.st_mode),
+        "user": _user(st.st_uid),
+    }
+
+
+def _name_test(value: str):
+    """One `name:` alternative: `=x`/`x` exact, `~glob`, `!x`, `!~glob`."""
+    negate = value.startswith("!")
+    if negate:
+        value = value[1:]
+    if value.startswith("~"):
+        pattern = value[1:]
+
+        def test(name: str) -> bool:
+            return fnmatch.fnmatchcase(name, pattern)
+
+    else:
+        exact = value[1:] if value.startswith("=") else value
+
+        def test(name: str) -> bool:
+            return name == exact
+
+    return negate, test
+
+
+def _clause(key: str, value: str):
+    if key == "name":
+        tests = [_name_test(v) for v in value.split(",") if v != ""]
+        positives = [t for neg, t in tests if not neg]
+        negatives = [t for neg, t in tests if neg]
+
+        def match(doc: dict) -> bool:
+            name = doc["name"]
+            if positives and not any(t(name) for t in positives):
+                return False
+            return not any(t(name) for t in negatives)
+
+        return match
+    if key == "type":
+        kinds = {v.strip() for v in value.split(",") if v.strip()}
+        return lambda doc: doc["type"] in kinds
+    if key == "last_modified":
+        start, _, end = value.partition(",")
+        low = parse_time(start, "filter").timestamp() if start.strip() else None
+        high = parse_time(end, "filter").timestamp() if end.strip() else None
+
+        def in_range(doc: dict) -> bool:
+            when = parse_time(doc["last_modified"]).timestamp()
+            return (low is None or when >= low) and (high is None or when <= high)
+
+        return in_range
+    if key == "size":
+        return _size_clause(value)
+    raise bad_request(f"Unsupported filter field {key!r}")
+
+
+_SIZE_OPS = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+    "=": operator.eq,
+}
+
+
+def _size_clause(value: str):
+    for op, test in _SIZE_OPS.items():
+        if value.startswith(op):
+            try:
+                number = int(value[len(op) :])
+            except ValueError:
+                break
+            return lambda doc: test(doc["size"], number)
+    raise bad_request(f"Invalid size filter {value!r}")
+
+
+def parse_filters(raw_filters: list[str]):
+    """A predicate for the `filter` parameters: each may hold clauses joined by "/", every
+    clause must hold (repeated parameters and clauses are ANDed)."""
+    clauses = []
+    for raw in raw_filters:
+        for part in raw.split("/"):
+            if not part:
+                continue
+            key, sep, value = part.partition(":")
+            if not sep:
+                raise bad_request(f"Invalid filter {part!r}")
+            clauses.append(_clause(key.strip(), value))
+    return lambda doc: all(c(doc) for c in clauses)
+
+
+def sort_docs(docs: list[dict], orderby: str | None) -> list[dict]:
+    """Sort by `orderby` ("type,name DESC"); by name when absent."""
+    specs = []
+    for part in (orderby or "name ASC").split(","):
+        words = part.strip().split()
+        if not words:
+            continue
+        field = words[0]
+        direction = words[1].upper() if len(words) > 1 else "ASC"
+        if field not in ORDER_FIELDS or direction not in ("ASC", "DESC"):
+            raise bad_request(f"Invalid orderby {part.strip()!r}")
+        specs.append((field, direction == "DESC"))
+    for field, reverse in reversed(specs):
+        docs.sort(key=lambda d, f=field: (d[f] is None, d[f]), reverse=reverse)
+    return docs

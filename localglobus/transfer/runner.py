@@ -1,0 +1,268 @@
+"""One task's run: expand, work through the pending records, finish; resumable at any
+point because progress is only counted when the records it covers are committed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+
+from sqlalchemy import insert, select, update
+
+from localglobus.db import as_utc, utcnow
+from localglobus.transfer import expand
+from localglobus.transfer.copier import CopyError, Stopped
+from localglobus.transfer.models import Collection, Task, TaskEvent, TaskFile
+from localglobus.transfer.work import Fatal, Worker
+
+log = logging.getLogger("localglobus.transfer")
+FLUSH_SECONDS = 0.5
+FLUSH_ROWS = 2000
+PAGE = 2000
+_SUBTASK_FIELDS = ("succeeded", "failed", "canceled", "expired", "skipped_errors")
+ENDINGS = {
+    "canceled": ("CANCELED", "canceled", "subtasks_canceled"),
+    "expired": ("EXPIRED", "deadline expired", "subtasks_expired"),
+}
+
+
+class Runner:
+    """Runs one task in a worker thread of the engine."""
+
+    def __init__(self, engine, task_id: str):
+        self.engine = engine
+        self.db = engine.db
+        self.task_id = task_id
+        self.lock = threading.Lock()  # guards the unflushed state below
+        self.cancel = threading.Event()
+        self.delta: Counter = Counter()
+        self.updates: list[dict] = []
+        self.events: list[dict] = []
+        self.current = 0  # bytes of the file being copied right now
+        self.last_flush = time.monotonic()
+        self.deadline = 0.0
+        self.thread: threading.Thread | None = None
+        self.owner_id: str | None = None
+
+    # -- what the HTTP side reads -------------------------------------------------------
+    def live(self) -> dict:
+        """Counters not committed yet, to add to the task row (call under `lock`)."""
+        live = dict(self.delta)
+        live["bytes_transferred"] = live.get("bytes_transferred", 0) + self.current
+        return live
+
+    def expired(self) -> bool:
+        return time.time() >= self.deadline
+
+    def should_stop(self) -> bool:
+        return self.cancel.is_set() or self.engine.stopping.is_set() or self.expired()
+
+    # -- recording ----------------------------------------------------------------------
+    def count(self, **deltas) -> None:
+        with self.lock:
+            self.delta.update(deltas)
+
+    def mark(self, row_id: int, state: str, **fields) -> None:
+        with self.lock:
+            self.updates.append({"id": row_id, "state": state, **fields})
+
+    def event(self, code: str, description: str, details: str = "", is_error: bool = False):
+        with self.lock:
+            self.events.append(
+                {
+                    "task_id": self.task_id,
+                    "time": utcnow(),
+                    "code": code,
+                    "description": description,
+                    "details": details,
+                    "is_error": is_error,
+                }
+            )
+
+    def maybe_flush(self) -> None:
+        if len(self.updates) >= FLUSH_ROWS or time.monotonic() - self.last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self, final: dict | None = None, rest_to: str | None = None) -> None:
+        """Commit row states, counter deltas and events together, so that a crash never
+        leaves counters that disagree with the records."""
+        with self.lock, self.db.session() as session:
+            if self.updates:
+                session.execute(update(TaskFile), self.updates)
+            if self.events:
+                session.execute(insert(TaskEvent), self.events)
+            task = session.get(Task, self.task_id)
+            for name, value in self.delta.items():
+                setattr(task, name, getattr(task, name) + value)
+            if rest_to:
+                done = sum(getattr(task, f"subtasks_{f}") for f in _SUBTASK_FIELDS)
+                setattr(task, rest_to, getattr(task, rest_to) + max(task.subtasks_total - done, 0))
+            for name, value in (final or {}).items():
+                setattr(task, name, value)
+            self.deadline = as_utc(task.deadline).timestamp()
+            self.updates, self.events, self.delta = [], [], Counter()
+            self.last_flush = time.monotonic()
+
+    # -- the run ------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            self._run()
+        except Stopped:
+            if self.cancel.is_set():
+                self.finish("canceled")
+            elif not self.engine.stopping.is_set() and self.expired():
+                self.finish("expired")
+            else:
+                self.flush()  # the engine stops: the task resumes at the next start
+        except Fatal as exc:
+            self.fail(exc.error)
+        except Exception as exc:  # a bug must not leave the task ACTIVE forever
+            log.exception("task %s crashed", self.task_id)
+            self.fail(CopyError("ENDPOINT_ERROR", "internal error", "destination", repr(exc)))
+
+    def _run(self) -> None:
+        with self.db.session() as session:
+            task = session.get(Task, self.task_id)
+            if task is None or task.status != "ACTIVE":
+                return
+            self.deadline = as_utc(task.deadline).timestamp()
+            if task.cancel_requested:
+                raise Stopped
+            if self.expired():
+                raise Stopped
+            if task.start_time is None:
+                task.start_time = utcnow()
+                kind = "Transfer" if task.type == "TRANSFER" else "Delete"
+                session.add(
+                    TaskEvent(
+                        task_id=task.id,
+                        code="STARTED",
+                        description="started",
+                        details=json.dumps({"type": f"Local {kind}", "concurrency": 1}),
+                    )
+                )
+            task.phase, task.nice_status = "running", "OK"
+            src = session.get(Collection, task.source_id)
+            dst = session.get(Collection, task.destination_id) if task.destination_id else None
+            session.expunge_all()
+        worker = Worker(self, task, src, dst)
+        if not task.expanded:
+            self.expand(task, worker)
+        last = -1
+        while True:
+            with self.db.session() as session:
+                rows = (
+                    session.execute(
+                        select(TaskFile)
+                        .where(
+                            TaskFile.task_id == task.id,
+                            TaskFile.state == "pending",
+                            TaskFile.seq > last,
+                        )
+                        .order_by(TaskFile.seq)
+                        .limit(PAGE)
+                    )
+                    .scalars()
+                    .all()
+                )
+                session.expunge_all()
+            if not rows:
+                break
+            for row in rows:
+                last = row.seq
+                if self.should_stop():
+                    raise Stopped
+                worker.process(row)
+                self.maybe_flush()
+        worker.finish()
+        self.finish("succeeded")
+
+    def expand(self, task: Task, worker: Worker) -> None:
+        if task.type == "TRANSFER":
+            plan = expand.plan_transfer(task, worker.src_root, worker.dst_root)
+        else:
+            plan = expand.plan_delete(task, worker.src_root)
+        skipped = []
+        for error in plan.errors:
+            skip = task.type == "TRANSFER" and task.options.get("skip_source_errors")
+            if not skip or error.code not in ("FILE_NOT_FOUND", "PERMISSION_DENIED"):
+                self.record_fault(error.code, error.description, error.source_path)
+                raise Fatal(CopyError(error.code, error.description, "source"))
+            self.record_fault(error.code, error.description, error.source_path)
+            skipped.append(
+                {
+                    "kind": "dir" if error.is_directory else "file",
+                    "source_path": error.source_path,
+                    "destination_path": error.destination_path,
+                    "size": 0,
+                    "state": "skipped",
+                    "error_code": error.code,
+                    "error_details": error.description,
+                    "error_time": utcnow(),
+                }
+            )
+        # One executemany needs the same keys in every row.
+        blank = dict.fromkeys(
+            ("external_checksum", "checksum_algorithm", "error_code", "error_details", "error_time")
+        )
+        rows = [
+            {"task_id": task.id, "seq": seq, "state": "pending", **blank, **row}
+            for seq, row in enumerate(plan.rows + skipped)
+        ]
+        items = len(task.items)
+        with self.lock, self.db.session() as session:
+            session.query(TaskFile).filter(TaskFile.task_id == task.id).delete()
+            if rows:
+                session.execute(insert(TaskFile), rows)
+            row = session.get(Task, task.id)
+            row.files, row.directories, row.symlinks = plan.files, plan.directories, plan.symlinks
+            row.expanded = True
+            if task.type == "TRANSFER":
+                row.subtasks_total = items + len(plan.rows)
+                row.subtasks_succeeded = items - len(skipped)
+                row.subtasks_skipped_errors = len(skipped)
+            else:
+                row.subtasks_total = items
+            row.faults += self.delta.pop("faults", 0)
+            if self.events:
+                session.execute(insert(TaskEvent), self.events)
+                self.events = []
+
+    def record_fault(self, code: str, description: str, path: str | None) -> None:
+        self.count(faults=1)
+        self.event(code, description.lower(), f"{description}\nFile: {path}", is_error=True)
+
+    def fail(self, error: CopyError) -> None:
+        self.count(subtasks_failed=1)
+        self.finish("failed", {"code": error.code, "description": error.description})
+
+    def finish(self, how: str, fatal: dict | None = None) -> None:
+        final = {"phase": "done", "nice_status": None, "completion_time": utcnow()}
+        rest_to = None
+        if how == "succeeded":
+            final["status"] = "SUCCEEDED"
+            with self.db.session() as session:
+                task = session.get(Task, self.task_id)
+                if task.type == "DELETE":
+                    self.count(subtasks_succeeded=len(task.items))
+                details = {
+                    "files_succeeded": task.files_transferred + self.delta["files_transferred"],
+                    "files_skipped": task.files_skipped + self.delta["files_skipped"],
+                }
+            self.event("SUCCEEDED", "succeeded", json.dumps(details))
+        elif how in ENDINGS:
+            code, description, rest_to = ENDINGS[how]
+            final.update(status="FAILED", fatal_error={"code": code, "description": description})
+            details = "Canceled by the task owner" if how == "canceled" else "deadline expired"
+            with self.db.session() as session:
+                task = session.get(Task, self.task_id)
+                if task.canceled_by_admin:
+                    details = f"Canceled by an administrator: {task.canceled_by_admin_message}"
+            self.event(code, description, details, is_error=True)
+        else:
+            final.update(status="FAILED", fatal_error=fatal)
+            rest_to = "subtasks_canceled"
+        self.current = 0
+        self.flush(final, rest_to)

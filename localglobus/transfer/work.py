@@ -1,0 +1,243 @@
+"""What each kind of task record does on disk, and how its errors are handled
+(skipped with skip_source_errors, retried for quota unless fail_on_quota_errors, fatal
+otherwise)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from sqlalchemy import select
+
+from localglobus.db import utcnow
+from localglobus.transfer import paths
+from localglobus.transfer.copier import CopyError, Stopped, classify, copy_file
+from localglobus.transfer.models import TaskFile
+
+QUOTA_RETRY_SECONDS = (1, 2, 5, 10, 30)
+
+
+class Fatal(Exception):
+    def __init__(self, error: CopyError):
+        super().__init__(error.description)
+        self.error = error
+
+
+class Worker:
+    def __init__(self, runner, task, src, dst):
+        self.runner = runner
+        self.task = task
+        self.opts = task.options or {}
+        self.src_root = paths.real_root(src.root_path)
+        self.dst_root = paths.real_root(dst.root_path) if dst else None
+        # Directories already checked to be inside their root (realpath is costly).
+        self.src_dirs: dict[str, str] = {}
+        self.dst_dirs: dict[str, str] = {}
+
+    # -- directory resolution -----------------------------------------------------------
+    def _dir(self, cache: dict, root: str, vpath: str, create: bool, side: str) -> str:
+        real = cache.get(vpath)
+        if real is not None:
+            return real
+        try:
+            real = paths.resolve(root, vpath)
+        except paths.PathRefused as exc:
+            raise CopyError(
+                "PERMISSION_DENIED", "path leads outside the collection", side, exc.message
+            ) from None
+        if create:
+            try:
+                os.makedirs(real, exist_ok=True)
+            except OSError as exc:
+                raise classify(exc, side) from None
+        cache[vpath] = real
+        return real
+
+    def dst_dir(self, vpath: str) -> str:
+        return self._dir(self.dst_dirs, self.dst_root, vpath, True, "destination")
+
+    # -- records ------------------------------------------------------------------------
+    def process(self, row: TaskFile) -> None:
+        waits = iter(QUOTA_RETRY_SECONDS)
+        while True:
+            try:
+                self._do(row)
+                return
+            except CopyError as err:
+                if not self._handle(row, err, waits):
+                    return
+
+    def _handle(self, row, err: CopyError, waits) -> bool:
+        """Record a failure; True to try the record again."""
+        path = row.source_path or row.destination_path
+        self.runner.record_fault(err.code, err.description, path)
+        if err.code == "QUOTA_EXCEEDED" and not self.opts.get("fail_on_quota_errors"):
+            wait = next(waits, QUOTA_RETRY_SECONDS[-1])
+            if self.runner.cancel.wait(wait) or self.runner.should_stop():
+                raise Stopped
+            return True
+        if (
+            self.task.type == "TRANSFER"
+            and err.side == "source"
+            and self.opts.get("skip_source_errors")
+        ):
+            self.runner.mark(
+                row.id,
+                "skipped",
+                error_code=err.code,
+                error_details=err.details,
+                error_time=utcnow(),
+            )
+            self.runner.count(subtasks_skipped_errors=1)
+            return False
+        self.runner.mark(
+            row.id, "failed", error_code=err.code, error_details=err.details, error_time=utcnow()
+        )
+        raise Fatal(err)
+
+    def _do(self, row: TaskFile) -> None:
+        kind = row.kind
+        if kind in ("file", "link"):
+            return self._copy(row)
+        if kind == "dir":
+            if row.destination_path != "/":
+                self.dst_dir(row.destination_path)
+            self.runner.mark(row.id, "done")
+            self.runner.count(subtasks_succeeded=1)
+            return
+        if kind == "symlink":
+            return self._symlink(row)
+        if kind == "extra":
+            self._remove(self.dst_root, row.destination_path, tree=True)
+            self.runner.mark(row.id, "done")
+            self.runner.count(subtasks_succeeded=1)
+            return
+        if kind in ("delete", "delete_dir"):
+            self._remove(self.src_root, row.source_path, tree=False)
+            self.runner.mark(row.id, "done")
+            return
+        raise CopyError("ENDPOINT_ERROR", f"unknown record kind {kind}", "destination")
+
+    def _copy(self, row: TaskFile) -> None:
+        if row.kind == "link":
+            # Top-level items and links: resolve the whole path (symlinks followed, the
+            # result must stay inside the root).
+            try:
+                src = paths.resolve(self.src_root, row.source_path)
+            except paths.PathRefused as exc:
+                raise CopyError(
+                    "PERMISSION_DENIED", "path leads outside the collection", "source", exc.message
+                ) from None
+        else:
+            folder = self._dir(
+                self.src_dirs, self.src_root, paths.parent(row.source_path), False, "source"
+            )
+            src = os.path.join(folder, paths.basename(row.source_path))
+        dst_folder = self.dst_dir(paths.parent(row.destination_path))
+        name = paths.basename(row.destination_path)
+        runner = self.runner
+
+        def progress(n: int) -> None:
+            runner.current += n
+
+        try:
+            result = copy_file(
+                src,
+                dst_folder,
+                name,
+                paths.temp_name(name, self.task.id, row.seq),
+                follow=row.kind == "link",
+                sync_level=self.opts.get("sync_level"),
+                verify=bool(self.opts.get("verify_checksum")),
+                algorithm=row.checksum_algorithm,
+                external=row.external_checksum,
+                preserve_timestamp=bool(self.opts.get("preserve_timestamp")),
+                progress=progress,
+                should_stop=runner.should_stop,
+            )
+        except BaseException:
+            runner.current = 0
+            raise
+        # Counted and cleared under one lock, so a reader never sees the bytes twice.
+        with runner.lock:
+            runner.current = 0
+            if result.unchanged:
+                runner.updates.append({"id": row.id, "state": "unchanged"})
+                runner.delta.update(
+                    files_skipped=1, subtasks_succeeded=1, bytes_checksummed=result.checksummed
+                )
+                return
+            runner.updates.append(
+                {
+                    "id": row.id,
+                    "state": "done",
+                    "checksum": result.checksum,
+                    "checksum_algorithm": result.algorithm,
+                }
+            )
+            runner.delta.update(
+                files_transferred=1,
+                subtasks_succeeded=1,
+                bytes_transferred=result.size,
+                bytes_checksummed=result.checksummed,
+            )
+
+    def _symlink(self, row: TaskFile) -> None:
+        try:
+            link = paths.resolve_entry(self.src_root, row.source_path)
+            target = os.readlink(link)
+        except (paths.PathRefused, OSError) as exc:
+            raise CopyError("FILE_NOT_FOUND", "symlink not found", "source", str(exc)) from None
+        dst_folder = self.dst_dir(paths.parent(row.destination_path))
+        landing = os.path.realpath(os.path.join(dst_folder, target))
+        if os.path.isabs(target) or not paths.inside(self.dst_root, landing):
+            raise CopyError("PERMISSION_DENIED", "symlink target leaves the collection", "source")
+        final = os.path.join(dst_folder, paths.basename(row.destination_path))
+        tmp = os.path.join(dst_folder, paths.temp_name("link", self.task.id, row.seq))
+        try:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            os.symlink(target, tmp)
+            os.rename(tmp, final)
+        except OSError as exc:
+            raise classify(exc, "destination") from None
+        self.runner.mark(row.id, "done")
+        self.runner.count(subtasks_succeeded=1)
+
+    def _remove(self, root: str, vpath: str, tree: bool) -> None:
+        try:
+            disk = paths.resolve_entry(root, vpath)
+        except paths.PathRefused as exc:
+            raise CopyError(
+                "PERMISSION_DENIED", "path leads outside the collection", "destination", exc.message
+            ) from None
+        try:
+            if os.path.isdir(disk) and not os.path.islink(disk):
+                if tree:
+                    shutil.rmtree(disk)
+                else:
+                    os.rmdir(disk)
+            else:
+                os.unlink(disk)
+        except FileNotFoundError:
+            pass  # already gone: a resumed task may redo a record
+        except OSError as exc:
+            raise classify(exc, "destination") from None
+
+    def finish(self) -> None:
+        """Directory times last: writing files inside a directory changes its mtime."""
+        if self.task.type != "TRANSFER" or not self.opts.get("preserve_timestamp"):
+            return
+        self.runner.flush()
+        with self.runner.db.session() as session:
+            dirs = session.execute(
+                select(TaskFile.source_path, TaskFile.destination_path)
+                .where(TaskFile.task_id == self.task.id, TaskFile.kind == "dir")
+                .order_by(TaskFile.seq.desc())
+            ).all()
+        for src, dst in dirs:
+            try:
+                st = os.stat(paths.resolve(self.src_root, src))
+                os.utime(paths.resolve(self.dst_root, dst), ns=(st.st_atime_ns, st.st_mtime_ns))
+            except (OSError, paths.PathRefused):
+                continue
