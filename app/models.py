@@ -6,7 +6,9 @@ Only `app.globus.tokens` reads or writes `OAuthToken` rows; only `app.sessions` 
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import (
     JSON,
@@ -21,7 +23,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+import app
 from app.db import Base, as_utc, utcnow
+
+
+def import_all_models() -> None:
+    """Import this module and every `app/<area>/models.py`, so that Base.metadata holds
+    every table (Alembic's autogenerate and the models-match-migrations test need it)."""
+    for models_file in sorted(Path(app.__file__).parent.glob("*/models.py")):
+        importlib.import_module(f"app.{models_file.parent.name}.models")
 
 
 class UTCDateTime(TypeDecorator):

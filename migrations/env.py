@@ -6,15 +6,16 @@ from logging.config import fileConfig
 
 from alembic import context
 
-import app.models  # noqa: F401 - registers every table on Base.metadata
 from app.config import load_config
 from app.db import Base, make_engine
+from app.models import import_all_models
 
 config = context.config
 # Programmatic callers (tests, app.cli) keep their own logging setup.
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
+import_all_models()
 target_metadata = Base.metadata
 
 

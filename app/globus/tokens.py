@@ -160,9 +160,15 @@ def revoke_and_delete_all(user_id: int) -> None:
     from app.globus.client import auth_app_client
 
     client = auth_app_client()
+    # Best effort, and sign-out must stay quick when Globus is down: no retries, and
+    # the first network failure skips the rest.
+    client.retry_config.max_retries = 0
     for rs, token in plain:
         try:
             client.oauth2_revoke_token(token)
+        except (globus_sdk.NetworkError, requests.RequestException) as e:
+            log.warning("could not reach Globus Auth to revoke tokens: %s", type(e).__name__)
+            return
         except Exception as e:  # noqa: BLE001 - the rows are gone; revocation is best effort
             log.warning("could not revoke a %s token of user %s: %s", rs, user_id, type(e).__name__)
 

@@ -61,26 +61,26 @@ def db_url(request, tmp_path) -> str:
     return PG_URL
 
 
+def build_app(instance: Path, db_url: str, **overrides):
+    """A portal on `db_url` (already migrated) with test settings; `overrides` win."""
+    config = {
+        "INSTANCE_PATH": str(instance),
+        "FERRY_DATABASE_URL": db_url,
+        "FERRY_TOKEN_KEYS": [generate_key()],
+        "SECRET_KEY": "test-secret",
+        "FERRY_GLOBUS_CLIENT_ID": "portal-client",
+        "FERRY_GLOBUS_CLIENT_SECRET": "portal-client-secret",
+        "TESTING": True,
+        **overrides,
+    }
+    return create_app(config)
+
+
 @pytest.fixture
 def make_app(tmp_path, db_url):
     """Build a portal on the migrated `db_url`; keyword arguments override the config."""
     upgrade_database(db_url)
-    instance = tmp_path / "instance"
-
-    def make(**overrides):
-        config = {
-            "INSTANCE_PATH": str(instance),
-            "FERRY_DATABASE_URL": db_url,
-            "FERRY_TOKEN_KEYS": [generate_key()],
-            "SECRET_KEY": "test-secret",
-            "FERRY_GLOBUS_CLIENT_ID": "portal-client",
-            "FERRY_GLOBUS_CLIENT_SECRET": "portal-client-secret",
-            "TESTING": True,
-            **overrides,
-        }
-        return create_app(config)
-
-    return make
+    return lambda **overrides: build_app(tmp_path / "instance", db_url, **overrides)
 
 
 @pytest.fixture
