@@ -56,11 +56,14 @@ def can(collection: Collection, what: str) -> bool:
 
 
 def administered_collections(user) -> list[Collection]:
-    """Collections where the user holds a role (endpoint_search administered-by-me,
-    then my_effective_roles), by name."""
-    page = search_collections(user.id, text="", scope="administered-by-me", limit=100)
-    held = [c for c in page.collections if can(c, "any")]
-    return sorted(held, key=lambda c: c.display_name.lower())
+    """Collections where the user holds a role, by name: endpoint_search with scope
+    administered-by-me, plus those the user can use at all (an access manager of a guest
+    collection need not administer it), kept when my_effective_roles is not empty."""
+    found: dict[str, Collection] = {}
+    for scope in ("administered-by-me", "hide-no-permissions"):
+        page = search_collections(user.id, text="", scope=scope, limit=100)
+        found.update((c.id, c) for c in page.collections if can(c, "any"))
+    return sorted(found.values(), key=lambda c: c.display_name.lower())
 
 
 def requires(what: str) -> Callable:

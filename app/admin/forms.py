@@ -142,10 +142,6 @@ class CancelForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
-    """A delete button: only the CSRF token."""
-
-
 class _MultiCheckbox(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()

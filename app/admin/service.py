@@ -37,6 +37,8 @@ class NewRule:
 def _ensure(collection: Collection, what: str) -> None:
     if not access.can(collection, what):
         raise PermissionDenied("Your roles on this collection do not allow this change.")
+    if what == "manage_rules" and not collection.is_guest:
+        raise BadInput("Access rules apply to guest collections only.")
 
 
 def _globus_time(value: datetime | None) -> str | None:
@@ -64,7 +66,10 @@ def resolve_principal(actor, principal_type: str, value: str) -> tuple[str, str]
 
 
 def access_rules(actor, collection: Collection) -> list[AccessRule]:
-    """The collection's rules, implicit rows included, people named."""
+    """The collection's rules, implicit rows included, people named (none but on guest
+    collections: elsewhere the storage's own accounts decide)."""
+    if not collection.is_guest:
+        return []
     return admin.attach_identities(actor.id, admin.list_access_rules(actor.id, collection.id))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, url_for
 
 from app.admin import access, service
-from app.admin.forms import ConfirmForm, RoleForm
+from app.admin.forms import RoleForm
 from app.admin.views import bp
 from app.errors import BadInput
 
@@ -17,7 +17,6 @@ def _roles_page(collection, form, error: str | None = None):
         collection=collection,
         roles=service.roles(g.user, collection),
         form=form,
-        confirm_form=ConfirmForm(),
         error=error,
     )
 

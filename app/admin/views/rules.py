@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
 from app.admin import access, service
-from app.admin.forms import ConfirmForm, RuleForm, RuleUpdateForm, rule_path_problem
+from app.admin.forms import RuleForm, RuleUpdateForm, rule_path_problem
 from app.admin.service import NewRule
 from app.admin.views import bp
 from app.errors import BadInput
@@ -39,7 +39,6 @@ def rules(collection):
         "admin/rules.html",
         collection=collection,
         rules=service.access_rules(g.user, collection),
-        confirm_form=ConfirmForm(),
     )
 
 
@@ -92,7 +91,6 @@ def _edit_page(collection, rule, form, error: str | None = None):
         collection=collection,
         rule=rule,
         form=form,
-        confirm_form=ConfirmForm(),
         error=error,
     )
 
