@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +14,7 @@ import pytest
 ADMIN_ID = "a0000000-0000-4000-8000-00000000ad01"
 RESEARCHER_ID = "a0000000-0000-4000-8000-00000000be02"
 OUTSIDER_ID = "a0000000-0000-4000-8000-00000000cf03"
+USERS = {"admin": ADMIN_ID, "researcher": RESEARCHER_ID, "outsider": OUTSIDER_ID}
 
 
 @dataclass
@@ -62,30 +66,70 @@ class TransferHarness:
         return resp.json
 
 
-@pytest.fixture
-def transfer_harness(tmp_path, monkeypatch) -> TransferHarness:
-    """Demo collections in a temporary home, researcher signed in with every consent."""
+@pytest.fixture(scope="session")
+def transfer_template(tmp_path_factory) -> Path:
+    """A localglobus home with three users and the demo collections, made once."""
     from localglobus.app import create_app
-    from localglobus.auth import tokens
     from localglobus.config import Settings
     from localglobus.db import Database
     from localglobus.models import Identity
     from localglobus.transfer.commands import demo_transfer
-    from localglobus.transfer.models import Collection
 
-    settings = Settings(home=tmp_path / "home", tasks_per_user=2)
+    home = tmp_path_factory.mktemp("transfer-template") / "home"
+    settings = Settings(home=home)
     db = Database(settings.db_path)
     db.create_all()
-    users = {"admin": ADMIN_ID, "researcher": RESEARCHER_ID, "outsider": OUTSIDER_ID}
     with db.session() as session:
-        for username, identity_id in users.items():
+        for username, identity_id in USERS.items():
             session.add(Identity(id=identity_id, username=username, name=username.title()))
     demo_transfer(settings, {"admin": ADMIN_ID, "researcher": RESEARCHER_ID})
-    with db.session() as session:
-        collections = {c.display_name: c.id for c in session.query(Collection)}
     db.engine.dispose()
+    # Build the app once so the copies inherit its one-time setup (signing keys...).
+    app = create_app(settings, start_engine=False)
+    app.extensions["localglobus"].db.engine.dispose()
+    return home
+
+
+def _copy_home(template: Path, home: Path) -> None:
+    """Copy a home; the big read-only sample folders are hard-linked to save time (the
+    engine never writes in place: it writes a new file and renames it)."""
+
+    def link_or_copy(src, dst):
+        if f"{os.sep}large{os.sep}" in src or f"{os.sep}many{os.sep}" in src:
+            os.link(src, dst)
+        else:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(
+        template,
+        home,
+        symlinks=True,
+        copy_function=link_or_copy,
+        ignore=shutil.ignore_patterns("*-wal", "*-shm"),
+    )
+
+
+@pytest.fixture
+def transfer_harness(transfer_template, tmp_path, monkeypatch) -> TransferHarness:
+    """A copy of the template home served in process; researcher signed in with every
+    data_access consent."""
+    from localglobus.app import create_app
+    from localglobus.auth import tokens
+    from localglobus.config import Settings
+
+    home = tmp_path / "home"
+    _copy_home(transfer_template, home)
+    with sqlite3.connect(home / "localglobus.db") as conn:
+        # The copy's collections must point at the copied directories.
+        conn.execute(
+            "UPDATE transfer_collections SET root_path = replace(root_path, ?, ?)",
+            (str(transfer_template), str(home)),
+        )
+        rows = conn.execute("SELECT display_name, id FROM transfer_collections").fetchall()
+    conn.close()
+    settings = Settings(home=home, tasks_per_user=2)
     app = create_app(settings)
-    harness = TransferHarness(app=app, home=settings.home, collections=collections, users=users)
+    harness = TransferHarness(app=app, home=home, collections=dict(rows), users=dict(USERS))
     monkeypatch.setattr(tokens, "authenticate", lambda resource_server=None: harness.caller)
     harness.act_as("researcher")
     yield harness
