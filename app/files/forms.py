@@ -178,11 +178,13 @@ class BrowseQuery:
 
     @property
     def name_glob(self) -> str:
+        """A pattern as typed; plain text matches anywhere in a name, in any case
+        (Globus globs are case-sensitive: 'readme' becomes '*[rR][eE]...*')."""
         if not self.name_filter:
             return ""
         if any(c in self.name_filter for c in "*?["):
             return self.name_filter
-        return f"*{self.name_filter}*"
+        return "*" + "".join(_either_case(c) for c in self.name_filter) + "*"
 
     def params(self, **changes) -> dict:
         """URL parameters for this view, with `changes` (defaults left out)."""
@@ -199,11 +201,21 @@ class BrowseQuery:
         return {k: v for k, v in values.items() if v not in (None, "", False)}
 
 
+def _either_case(char: str) -> str:
+    lower, upper = char.lower(), char.upper()
+    if lower == upper or len(lower) != 1 or len(upper) != 1:
+        return char
+    return f"[{lower}{upper}]"
+
+
 def parse_browse(args: MultiDict) -> BrowseQuery:
     """Check the file manager's query string; anything odd is a 400 before Globus."""
     name_filter = (args.get("filter") or "").strip()
-    if len(name_filter) > MAX_FILTER_CHARS or _UNSAFE.search(name_filter) or "/" in name_filter:
-        raise BadInput("The name filter cannot contain '/', backslashes or control characters.")
+    if len(name_filter) > MAX_FILTER_CHARS or _UNSAFE.search(name_filter):
+        raise BadInput("The name filter cannot contain backslashes or control characters.")
+    if "/" in name_filter or "," in name_filter:
+        # Globus's filter grammar: '/' separates clauses and ',' alternatives.
+        raise BadInput("The name filter cannot contain '/' or ','.")
     sort = args.get("sort") or "name"
     if sort not in SORT_FIELDS:
         raise BadInput("Sort by name, size, modified or type.")

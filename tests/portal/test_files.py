@@ -1,0 +1,433 @@
+"""The file manager against the live localglobus: browse the demo collections (through the
+data_access consent step-up), page, sort, filter, make folders, rename and delete, with
+the results checked in the parsed HTML and on disk under `lg.home`.
+
+The helpers at the top are shared with test_collections.py and test_home.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.portal.auth_helpers import globus_round_trip, sign_in
+
+# localglobus demo collections have fixed ids (localglobus.transfer.commands).
+_DEMO_NS = uuid.UUID("6c6f6361-6c67-6c6f-6275-732d64656d6f")
+LAB = str(uuid.uuid5(_DEMO_NS, "lab-storage"))
+ARCHIVE = str(uuid.uuid5(_DEMO_NS, "archive"))
+SHARED = str(uuid.uuid5(_DEMO_NS, "shared-results"))
+
+
+def lab_root(lg) -> Path:
+    return lg.home / "collections" / "lab-storage"
+
+
+def page(response) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def url(route: str, **params) -> str:
+    return route + "?" + urlencode(params, doseq=True)
+
+
+def get_through_consent(client, lg, target: str):
+    """GET `target`; when the portal asks for a collection's data_access consent, go
+    through the step-up at localglobus as a browser would, and GET it again."""
+    response = client.get(target)
+    if response.status_code == 302 and response.headers["Location"].startswith("/auth/consent"):
+        step_up = client.get(response.headers["Location"])
+        assert step_up.status_code == 302
+        back = client.get(globus_round_trip(step_up.headers["Location"], lg))
+        assert back.status_code == 302
+        assert back.headers["Location"] == target
+        response = client.get(target)
+    return response
+
+
+def browse(client, lg, collection: str = LAB, **params):
+    response = get_through_consent(client, lg, url("/files/", collection=collection, **params))
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response
+
+
+def csrf_token(client) -> str:
+    """The session's CSRF token, from a form page that needs no call to Globus."""
+    form_page = client.get(url("/files/new-folder", collection=LAB, path="/"))
+    token = page(form_page).find("input", attrs={"name": "csrf_token"})
+    return token["value"]
+
+
+def row_names(soup: BeautifulSoup) -> list[str]:
+    """The names in the listing table, in order (folders without their trailing /)."""
+    table = soup.find("table", class_="listing")
+    names = []
+    for th in table.select("tbody th[scope=row]"):
+        for decoration in th.select("[aria-hidden=true], .badge"):
+            decoration.extract()
+        names.append(th.get_text(" ", strip=True).removesuffix("/"))
+    return names
+
+
+def errors(soup: BeautifulSoup) -> str:
+    found = soup.select(".form-error, .error, .error-message")
+    return " ".join(e.get_text(" ", strip=True) for e in found)
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+@pytest.fixture
+def researcher(client, localglobus):
+    """The test client signed in as `researcher`, with data_access consent for the demo
+    mapped collections given through the portal's step-up."""
+    sign_in(client, localglobus)
+    browse(client, localglobus, LAB)
+    browse(client, localglobus, ARCHIVE)
+    return client
+
+
+@pytest.fixture
+def scratch(localglobus):
+    """A fresh folder in Lab Storage for one test: (its collection path, its disk path)."""
+    name = f"ferry-test-{uuid.uuid4().hex[:8]}"
+    disk = lab_root(localglobus) / name
+    disk.mkdir()
+    yield f"/{name}/", disk
+    shutil.rmtree(disk, ignore_errors=True)
+
+
+@pytest.fixture
+def no_globus(monkeypatch):
+    """Record (and refuse) any call the boundary would make to Globus."""
+    from app.globus import client as globus_client
+    from app.globus import collections, files
+
+    calls = []
+
+    def refuse(user_id):
+        calls.append(user_id)
+        raise AssertionError("called Globus")
+
+    for module in (collections, files, globus_client):
+        monkeypatch.setattr(module, "transfer_client", refuse)
+    return calls
+
+
+# -- browsing -------------------------------------------------------------------------
+
+
+def test_browse_goes_through_consent_then_lists_folders_first(client, localglobus):
+    sign_in(client, localglobus)
+    first = client.get(url("/files/", collection=LAB))
+    assert first.status_code == 302
+    assert first.headers["Location"].startswith("/auth/consent")
+    assert f"{LAB}/data_access" in parse_qs(urlsplit(first.headers["Location"]).query)["scope"][0]
+    soup = page(browse(client, localglobus, LAB))
+    assert row_names(soup) == ["data", "large", "many", "shared", "README.txt"]
+    assert soup.find("h1").get_text(strip=True) == "Files"
+    assert "Lab Storage" in soup.select_one(".page-kicker").get_text()
+    headers = soup.select("table.listing thead th")
+    assert all(th.get("scope") == "col" for th in headers)
+    sorted_by = [th for th in headers if th.has_attr("aria-sort")]
+    assert [(th.get_text(strip=True), th["aria-sort"]) for th in sorted_by] == [
+        ("Name▲", "ascending")
+    ]
+    readme = soup.find("input", attrs={"name": "item", "value": "README.txt"})
+    assert readme["aria-label"] == "Select README.txt" and readme["form"] == "selection"
+    assert soup.find("nav", attrs={"aria-label": "Breadcrumb"}) is not None
+
+
+def test_breadcrumbs_up_and_path_box(researcher, localglobus):
+    soup = page(browse(researcher, localglobus, path="/data/raw/"))
+    crumbs = soup.select("nav[aria-label=Breadcrumb] li a")
+    assert [a.get_text(strip=True) for a in crumbs] == ["/", "data", "raw"]
+    assert crumbs[-1]["aria-current"] == "page"
+    assert parse_qs(urlsplit(crumbs[1]["href"]).query)["path"] == ["/data/"]
+    up = soup.select_one("a.up")
+    assert parse_qs(urlsplit(up["href"]).query)["path"] == ["/data/"]
+    box = soup.find("input", id="path-box")
+    assert box["value"] == "/data/raw/"
+    assert soup.find("label", attrs={"for": "path-box"}) is not None
+    assert row_names(soup) == ["run-001", "run-002"]
+    # The path box accepts a path without its trailing slash.
+    assert row_names(page(browse(researcher, localglobus, path="/data"))) == ["processed", "raw"]
+
+
+def test_a_folder_of_1000_entries_is_shown_100_at_a_time(researcher, localglobus):
+    soup = page(browse(researcher, localglobus, path="/many/"))
+    names = row_names(soup)
+    assert names == [f"file-{i:04d}.txt" for i in range(100)]
+    summary = soup.find(id="listing-summary").get_text(" ", strip=True)
+    assert summary.startswith("Items 1–100")
+    pager = soup.find("nav", attrs={"aria-label": "Pages of this folder"})
+    next_link = pager.find("a", rel="next")
+    assert parse_qs(urlsplit(next_link["href"]).query)["page"] == ["2"]
+    last = page(browse(researcher, localglobus, path="/many/", page=10))
+    assert row_names(last) == [f"file-{i:04d}.txt" for i in range(900, 1000)]
+    last_pager = last.find("nav", attrs={"aria-label": "Pages of this folder"})
+    assert last_pager.find("a", rel="next") is None
+    assert last_pager.find("a", rel="prev") is not None
+
+
+def test_sort_by_size_descending_and_by_modified(researcher, localglobus):
+    soup = page(browse(researcher, localglobus, path="/large/", sort="size", order="desc"))
+    assert row_names(soup) == ["sample-3.bin", "sample-2.bin", "sample-1.bin"]
+    size_header = [th for th in soup.select("table.listing thead th") if th.has_attr("aria-sort")]
+    assert size_header[0].get_text(strip=True).startswith("Size")
+    assert size_header[0]["aria-sort"] == "descending"
+    ascending = page(browse(researcher, localglobus, path="/large/", sort="size"))
+    assert row_names(ascending) == ["sample-1.bin", "sample-2.bin", "sample-3.bin"]
+    by_type = page(browse(researcher, localglobus, sort="type", order="desc"))
+    assert row_names(by_type)[0] == "README.txt"
+
+
+def test_filter_by_name_any_case_and_with_a_pattern(researcher, localglobus):
+    soup = page(browse(researcher, localglobus, path="/many/", filter="FILE-099"))
+    assert row_names(soup) == [f"file-{i:04d}.txt" for i in range(990, 1000)]
+    assert "matching" in soup.find(id="listing-summary").get_text()
+    soup = page(browse(researcher, localglobus, path="/many/", filter="file-00?1.txt"))
+    assert row_names(soup) == [f"file-{i:04d}.txt" for i in range(1, 100, 10)]
+    none = page(browse(researcher, localglobus, path="/many/", filter="nothing-like-this"))
+    assert row_names(none) == []
+    assert "No names match" in none.find(id="listing-summary").get_text()
+
+
+def test_show_hidden(researcher, localglobus, scratch):
+    path, disk = scratch
+    (disk / ".secret").write_text("x")
+    (disk / "visible.txt").write_text("y")
+    assert row_names(page(browse(researcher, localglobus, path=path))) == ["visible.txt"]
+    shown = page(browse(researcher, localglobus, path=path, hidden="1"))
+    assert row_names(shown) == [".secret", "visible.txt"]
+    assert shown.find("input", id="show-hidden").has_attr("checked")
+
+
+def test_sorting_and_paging_links_update_only_the_listing_with_htmx(researcher, localglobus):
+    browse(researcher, localglobus, path="/many/")
+    headers = {"HX-Request": "true", "HX-Target": "listing"}
+    fragment = researcher.get(
+        url("/files/", collection=LAB, path="/many/", page=2), headers=headers
+    )
+    soup = page(fragment)
+    assert soup.find("html") is None and soup.find("h1") is None
+    assert row_names(soup)[0] == "file-0100.txt"
+    link = soup.find("a", rel="next")
+    assert link["hx-get"] == link["href"] and link["hx-target"] == "#listing"
+
+
+def test_a_missing_folder_is_a_clear_not_found_page(researcher, localglobus):
+    response = researcher.get(url("/files/", collection=LAB, path="/no/such/folder/"))
+    assert response.status_code == 404
+    assert page(response).find("h1").get_text(strip=True) == "Not found"
+
+
+def test_without_a_collection_the_file_manager_offers_a_choice(researcher, localglobus):
+    soup = page(researcher.get("/files/"))
+    assert soup.find("h1").get_text(strip=True) == "Files"
+    assert soup.find("label", attrs={"for": "collection-id"}) is not None
+    recent = soup.find(id="shortcut-recent-title").find_parent("section")
+    assert "Lab Storage" in recent.get_text()
+
+
+# -- input rules: a clear 400 before any call to Globus ------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"collection": "not-a-uuid"},
+        {"collection": LAB, "path": "/data\\raw/"},
+        {"collection": LAB, "path": "/data\r\nraw/"},
+        {"collection": LAB, "path": "/data\x00/"},
+        {"collection": LAB, "path": "/data/../../etc/"},
+        {"collection": LAB, "sort": "owner"},
+        {"collection": LAB, "page": "0"},
+        {"collection": LAB, "filter": "a/b"},
+    ],
+)
+def test_bad_browse_parameters_are_refused_before_globus(researcher, no_globus, params):
+    response = researcher.get(url("/files/", **params))
+    assert response.status_code == 400
+    assert page(response).find("h1").get_text(strip=True) == "Check your input"
+    assert no_globus == []
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("two\nlines", "line breaks"),
+        ("a/b", "'/'"),
+        ("back\\slash", "line breaks"),
+        ("..", "'.' or '..'"),
+        ("é" * 128, "too long"),  # 256 bytes in UTF-8
+        ("", "required"),
+    ],
+)
+def test_bad_folder_names_are_refused_before_globus(researcher, no_globus, name, message):
+    form = {"csrf_token": csrf_token(researcher), "collection": LAB, "path": "/", "name": name}
+    response = researcher.post("/files/mkdir", data=form)
+    assert response.status_code == 400
+    assert message in errors(page(response))
+    assert no_globus == []
+
+
+def test_state_changing_routes_need_post_and_csrf(researcher, localglobus, scratch, no_globus):
+    path, disk = scratch
+    for route in ("/files/mkdir", "/files/rename", "/files/delete"):
+        assert researcher.get(route).status_code == 405
+    response = researcher.post(
+        "/files/mkdir", data={"collection": LAB, "path": path, "name": "sneaky"}
+    )
+    assert response.status_code == 400
+    assert not (disk / "sneaky").exists()
+    assert no_globus == []
+
+
+# -- make folder, rename, delete (checked on disk) -------------------------------------
+
+
+def test_make_folder_with_a_unicode_name_and_then_already_exists(researcher, localglobus, scratch):
+    path, disk = scratch
+    name = "Résultats 2024 ✓"
+    form = {"csrf_token": csrf_token(researcher), "collection": LAB, "path": path, "name": name}
+    response = researcher.post("/files/mkdir", data=form)
+    assert response.status_code == 302
+    assert (disk / name).is_dir()
+    soup = page(researcher.get(response.headers["Location"]))
+    assert f"Created the folder “{name}”." in soup.select_one(".flash-success").get_text()
+    assert row_names(soup) == [name]
+    again = researcher.post("/files/mkdir", data=form)
+    assert again.status_code == 409
+    assert f"“{name}” already exists in {path}" in errors(page(again))
+
+
+def test_file_names_are_escaped(researcher, localglobus, scratch):
+    path, disk = scratch
+    name = "<img src=x onerror=alert(1)>"
+    form = {"csrf_token": csrf_token(researcher), "collection": LAB, "path": path, "name": name}
+    assert researcher.post("/files/mkdir", data=form).status_code == 302
+    assert (disk / name).is_dir()
+    soup = page(browse(researcher, localglobus, path=path))
+    assert soup.find("img") is None
+    assert row_names(soup) == [name]
+
+
+def test_make_folder_where_the_user_may_not_write_says_so(researcher, localglobus):
+    browse(researcher, localglobus, SHARED)
+    form = {"csrf_token": csrf_token(researcher), "collection": SHARED, "path": "/", "name": "x"}
+    response = researcher.post("/files/mkdir", data=form)
+    assert response.status_code == 403
+    assert "You may not create folders in /" in errors(page(response))
+    assert not (lab_root(localglobus) / "shared" / "x").exists()
+
+
+def test_rename_a_file_and_refuse_an_existing_name(researcher, localglobus, scratch):
+    path, disk = scratch
+    (disk / "old.txt").write_text("content")
+    (disk / "other.txt").write_text("other")
+    form_page = page(
+        researcher.get(url("/files/rename-item", collection=LAB, path=path, name="old.txt"))
+    )
+    new_name = form_page.find("input", attrs={"name": "new_name"})
+    assert new_name["value"] == "old.txt"
+    assert form_page.find("label", attrs={"for": new_name["id"]}) is not None
+    form = {
+        "csrf_token": csrf_token(researcher),
+        "collection": LAB,
+        "path": path,
+        "old_name": "old.txt",
+        "new_name": "nouveau ✓.txt",
+    }
+    response = researcher.post("/files/rename", data=form)
+    assert response.status_code == 302
+    assert (disk / "nouveau ✓.txt").read_text() == "content"
+    assert not (disk / "old.txt").exists()
+    clash = researcher.post(
+        "/files/rename", data={**form, "old_name": "other.txt", "new_name": "nouveau ✓.txt"}
+    )
+    assert clash.status_code == 409
+    assert "“nouveau ✓.txt” already exists" in errors(page(clash))
+    assert (disk / "other.txt").read_text() == "other"
+    gone = researcher.post("/files/rename", data={**form, "old_name": "ghost.txt", "new_name": "x"})
+    assert gone.status_code == 404
+    assert "“ghost.txt” no longer exists" in errors(page(gone))
+
+
+def confirm_page(client, path: str, *names: str):
+    response = client.get(url("/files/confirm-delete", collection=LAB, path=path, item=list(names)))
+    assert response.status_code == 200
+    return page(response)
+
+
+def confirm_form(soup: BeautifulSoup) -> dict:
+    form = soup.find("form", attrs={"action": "/files/delete"})
+    data = {}
+    for field in form.find_all("input"):
+        if field.get("type") == "checkbox":
+            continue
+        if field["name"] == "item":
+            data.setdefault("item", []).append(field["value"])
+        else:
+            data[field["name"]] = field.get("value", "")
+    return data
+
+
+def test_delete_files_and_a_folder_after_confirming_the_exact_items(
+    researcher, localglobus, scratch
+):
+    path, disk = scratch
+    (disk / "a.txt").write_text("a")
+    (disk / "keep.txt").write_text("keep")
+    (disk / "folder" / "inner").mkdir(parents=True)
+    (disk / "folder" / "inner" / "deep.txt").write_text("deep")
+    soup = confirm_page(researcher, path, "a.txt", "folder", "missing.txt")
+    listed = [th.get_text(strip=True) for th in soup.select("form table tbody th[scope=row]")]
+    assert listed == ["a.txt", "folder"]
+    assert "missing.txt" in soup.find(attrs={"role": "alert"}).get_text()
+    box = soup.find("input", attrs={"name": "confirm_recursive"})
+    assert box.has_attr("required")
+    assert soup.find("label", attrs={"for": box["id"]}) is not None
+    data = confirm_form(soup)
+    assert data["recursive"] == "1"
+
+    refused = researcher.post("/files/delete", data=data)  # the box not ticked
+    assert refused.status_code == 400
+    assert (disk / "folder").exists()
+
+    response = researcher.post("/files/delete", data={**data, "confirm_recursive": "y"})
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/tasks/")
+    wait_for(lambda: not (disk / "a.txt").exists() and not (disk / "folder").exists())
+    assert (disk / "keep.txt").read_text() == "keep"
+
+
+def test_a_double_submitted_delete_makes_one_task(researcher, localglobus, scratch):
+    path, disk = scratch
+    (disk / "once.txt").write_text("x")
+    data = confirm_form(confirm_page(researcher, path, "once.txt"))
+    assert data["recursive"] == ""
+    first = researcher.post("/files/delete", data=data)
+    second = researcher.post("/files/delete", data=data)
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    wait_for(lambda: not (disk / "once.txt").exists())
+
+
+def test_delete_needs_a_selection(researcher, localglobus, scratch):
+    path, _ = scratch
+    response = researcher.get(url("/files/confirm-delete", collection=LAB, path=path))
+    assert response.status_code == 400
+    assert "Select at least one" in page(response).find(class_="error-message").get_text()
