@@ -27,7 +27,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SCOPE = re.compile(r"^[A-Za-z0-9:/._\-*\[\] ]{1,1024}$")
 MAX_EXTRA_SCOPES = 10
 # Where a "next" must never point: back into the sign-in machinery (a login loop).
-_NO_RETURN = ("/auth/login", "/auth/callback", "/auth/logout", "/auth/consent")
+# /auth/consent may: signing in first, then asking for the consent, is the right order.
+_NO_RETURN = ("/auth/login", "/auth/callback", "/auth/logout")
 # Identity fields shown on the profile page; anything else in identity_set is dropped.
 _IDENTITY_FIELDS = ("sub", "username", "name", "email", "identity_provider_display_name")
 

@@ -42,8 +42,11 @@ import hashlib
 import hmac
 import json
 import re
+import tempfile
 import threading
 import time
+import uuid
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
@@ -51,6 +54,7 @@ import requests
 from bs4 import BeautifulSoup
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+from werkzeug.exceptions import MethodNotAllowed
 
 from tests.conftest import DEMO_PASSWORD
 
@@ -223,6 +227,7 @@ class FakeOIDC:
         self.jwks_fetches = 0
         self.token_requests: list[dict] = []
         self.revocations: list[str] = []
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.id_token = None
         self.nonce: str | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -241,9 +246,11 @@ class FakeOIDC:
         self.close()
 
     def portal_config(self) -> dict:
-        """`make_app(**fake.portal_config())`: a portal whose Globus Auth is this fake."""
+        """`make_app(**fake.portal_config())`: a portal whose Globus (Auth and Transfer)
+        is this fake; Transfer calls get a 404 and are counted in `requests`."""
         return {
             "FERRY_GLOBUS_AUTH_URL": self.base_url,
+            "FERRY_GLOBUS_TRANSFER_URL": self.base_url,
             "FERRY_GLOBUS_CLIENT_ID": self.client_id,
             "FERRY_GLOBUS_CLIENT_SECRET": self.client_secret,
             "FERRY_BASE_URL": "http://portal.test",
@@ -335,6 +342,7 @@ class FakeOIDC:
 
             def do_GET(self):
                 path = urlsplit(self.path).path
+                fake.requests.append(("GET", path))
                 if path == "/.well-known/openid-configuration":
                     base = fake.base_url
                     return self._json(
@@ -359,6 +367,7 @@ class FakeOIDC:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 path = urlsplit(self.path).path
+                fake.requests.append(("POST", path))
                 if path == "/v2/oauth2/token":
                     fake.token_requests.append(
                         {**form, "authorization": self.headers.get("Authorization")}
@@ -368,6 +377,12 @@ class FakeOIDC:
                     fake.revocations.append(form.get("token", ""))
                     return self._json({"active": False})
                 return self._json({"error": "not_found"}, 404)
+
+            def _other(self):
+                fake.requests.append((self.command, urlsplit(self.path).path))
+                return self._json({"error": "not_found"}, 404)
+
+            do_PUT = do_PATCH = do_DELETE = _other
 
         return Handler
 
@@ -379,3 +394,71 @@ def fake_sign_in(client, fake: FakeOIDC, next: str | None = None, **claims):  # 
     params = fake.authorize(url)
     fake.id_token = lambda nonce: fake.sign(fake.claims(**claims))
     return client.get(f"{CALLBACK_PATH}?code=fake-code&state={params['state']}")
+
+
+# -- the portal's routes, for tests parametrized over every page -------------------------
+
+# Sample values for URL converters: the guard and CSRF answer before any view reads them.
+_SAMPLES = {
+    "UUIDConverter": uuid.UUID("3b8b9a4e-0000-4000-8000-00000000abcd"),
+    "IntegerConverter": 1,
+    "FloatConverter": 1.0,
+    "PathConverter": "a/b",
+}
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Route:
+    """One url_map rule, with a concrete path to request."""
+
+    endpoint: str
+    path: str
+    methods: frozenset[str]  # this rule's, without HEAD and OPTIONS
+    get_answers: bool  # whether any rule answers GET on `path`
+
+    @property
+    def state_changing(self) -> bool:
+        return bool(self.methods & _STATE_CHANGING)
+
+
+def portal_routes() -> list[Route]:
+    """Every rule of a freshly built portal (reading the url_map needs no database), so
+    that a page added tomorrow is covered by today's parametrized tests."""
+    from app import create_app
+    from app.globus.crypto import generate_key
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(
+            {
+                "INSTANCE_PATH": tmp,
+                "FERRY_DATABASE_URL": f"sqlite:///{tmp}/routes.db",
+                "FERRY_GLOBUS_CLIENT_ID": "routes",
+                "FERRY_GLOBUS_CLIENT_SECRET": "routes",
+                "FERRY_TOKEN_KEYS": [generate_key()],
+                "SECRET_KEY": "routes",
+            }
+        )
+        adapter = app.url_map.bind("localhost")
+        routes = []
+        for rule in app.url_map.iter_rules():
+            values = {name: _sample(conv) for name, conv in rule._converters.items()}
+            path = adapter.build(rule.endpoint, values)
+            methods = frozenset(rule.methods - {"HEAD", "OPTIONS"})
+            routes.append(Route(rule.endpoint, path, methods, _answers_get(adapter, path)))
+        return routes
+
+
+def _sample(converter):
+    if type(converter).__name__ == "AnyConverter":
+        return sorted(converter.items)[0]
+    return _SAMPLES.get(type(converter).__name__, "x")
+
+
+def _answers_get(adapter, path: str) -> bool:
+    # A POST-only rule may share its path with a GET page (list + create).
+    try:
+        adapter.match(path, method="GET")
+    except MethodNotAllowed:
+        return False
+    return True
