@@ -115,13 +115,8 @@ def store_app(request, make_app):
     return make_app(FERRY_REDIS_URL=REDIS_URL)
 
 
-@pytest.fixture
-def user_id(make_app) -> int:
-    """A user row in the migrated database (tokens need their user)."""
-    return make_user(make_app())
-
-
 def make_user(app, sub: str = "3b8b9a4e-0000-4000-8000-000000000001") -> int:
+    """A user row in the app's database (tokens need their user); its id."""
     from app.extensions import db
     from app.models import User
 
@@ -239,7 +234,3 @@ def fake_auth():
 def token_app(make_app, fake_auth):
     """A portal whose Globus Auth is the counting fake."""
     return make_app(FERRY_GLOBUS_AUTH_URL=fake_auth.url)
-
-
-def instance_path(app) -> Path:
-    return Path(app.config["INSTANCE_PATH"])
