@@ -26,6 +26,12 @@ class Identity(Base):
     # argon2 hash; None for the identity of a confidential client (client-identity mode).
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The last sign-in, reported as `last_authentication` in id_tokens and userinfo.
+    last_authentication: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    @property
+    def is_client(self) -> bool:
+        return self.password_hash is None and self.username.endswith("@clients.auth.globus.org")
 
     def __repr__(self) -> str:
         return f"<Identity {self.username} {self.id}>"
@@ -43,6 +49,9 @@ class Client(Base):
     client_type: Mapped[str] = mapped_column(String(20), default="confidential")
     secret_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
+    # Set for clients made from a template (globus-cli's per-install client, reference A.11):
+    # like native apps, they may use the auth-code page and any loopback port.
+    template_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     @property
@@ -58,18 +67,28 @@ class AuthorizationCode(Base):
 
     __tablename__ = "authorization_codes"
 
+    # SHA-256 digest of the code: like tokens, the code itself is never stored.
     code: Mapped[str] = mapped_column(String(128), primary_key=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"))
     redirect_uri: Mapped[str] = mapped_column(Text)
     scope: Mapped[str] = mapped_column(Text)
     nonce: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Echoed in the token response, as Globus does (reference A.2).
+    state: Mapped[str | None] = mapped_column(Text, nullable=True)
     code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
     code_challenge_method: Mapped[str | None] = mapped_column(String(10), nullable=True)
     access_type: Mapped[str] = mapped_column(String(10), default="online")
     auth_time: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # authlib's AuthorizationCodeMixin, for the standard checks of its code grant.
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
 
 
 class Token(Base):
@@ -91,6 +110,11 @@ class Token(Base):
     resource_server: Mapped[str] = mapped_column(String(255))
     # Space-separated plain scope strings (dependencies stripped), as Globus reports them.
     scope: Mapped[str] = mapped_column(Text)
+    # The dependent scopes approved under this token's scopes (serialized scope forest);
+    # the dependent-token grant issues tokens for exactly these.
+    dependent_scope: Mapped[str] = mapped_column(Text, default="")
+    # Digest of the authorization code the token came from: replaying the code revokes it.
+    code_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,4 +1,4 @@
-"""Bearer-token authentication shared by every localglobus API area.
+"""Bearer-token authentication shared by every localglobus API area, and token issuing.
 
 Contract used by the Transfer half:
 
@@ -13,7 +13,21 @@ server and AuthAPIError(401, "UNAUTHORIZED", ...) for Auth.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import request
+from sqlalchemy import select
+from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.orm import Session
+
+from localglobus.auth import scopes as scope_syntax
+from localglobus.config import Settings
+from localglobus.db import as_utc, new_id, utcnow
+from localglobus.errors import AuthAPIError, TransferAPIError
+from localglobus.models import Consent, Identity, Token
 
 TRANSFER_RS = "transfer.api.globus.org"
 AUTH_RS = "auth.globus.org"
@@ -41,4 +55,172 @@ class Caller:
 
 def authenticate(resource_server: str = TRANSFER_RS) -> Caller:
     """Authenticate the current request's Bearer token for `resource_server`."""
-    raise NotImplementedError("filled in by the Auth half")
+    from localglobus.state import get_state
+
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise _unauthenticated(resource_server, "No Authentication provided.")
+    with get_state().db.session() as session:
+        token = find_access_token(session, value.strip())
+        if token is None or token.resource_server != resource_server:
+            raise _unauthenticated(resource_server, "Token is not active or not valid here.")
+        identity = session.get(Identity, token.identity_id)
+        if identity is None:
+            raise _unauthenticated(resource_server, "Token is not active or not valid here.")
+        return Caller(
+            identity_id=identity.id,
+            username=identity.username,
+            client_id=token.client_id,
+            scopes=frozenset(token.scope.split()),
+            consents=frozenset(consented_scopes(session, identity.id, token.client_id)),
+        )
+
+
+def _unauthenticated(resource_server: str, message: str) -> Exception:
+    if resource_server == TRANSFER_RS:
+        return TransferAPIError(401, "ClientError.AuthenticationFailed", message)
+    return AuthAPIError(401, "UNAUTHORIZED", message)
+
+
+def digest(token: str) -> str:
+    """What the state keeps of a token or code: its SHA-256."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """An opaque random token string."""
+    return secrets.token_urlsafe(36)
+
+
+def is_active(token: Token) -> bool:
+    return not token.revoked and as_utc(token.expires_at) > utcnow()
+
+
+def find_access_token(session: Session, access_token: str) -> Token | None:
+    """The active token row for an access token string."""
+    token = session.scalars(
+        select(Token).where(Token.access_digest == digest(access_token))
+    ).first()
+    return token if token is not None and is_active(token) else None
+
+
+def find_refresh_token(session: Session, refresh_token: str) -> Token | None:
+    """The unrevoked token row for a refresh token (refresh tokens do not expire)."""
+    stmt = select(Token).where(Token.refresh_digest == digest(refresh_token))
+    token = session.scalars(stmt).first()
+    return token if token is not None and not token.revoked else None
+
+
+def find_any_token(session: Session, value: str) -> Token | None:
+    """The row for an access or refresh token string, active or not."""
+    hashed = digest(value)
+    stmt = select(Token).where((Token.access_digest == hashed) | (Token.refresh_digest == hashed))
+    return session.scalars(stmt).first()
+
+
+def consented_scopes(session: Session, identity_id: str, client_id: str) -> list[str]:
+    stmt = select(Consent.scope).where(
+        Consent.identity_id == identity_id, Consent.client_id == client_id
+    )
+    return list(session.scalars(stmt))
+
+
+def record_consents(
+    session: Session, identity_id: str, client_id: str, forest: list[scope_syntax.Scope]
+) -> None:
+    """Remember every scope of the forest, dependencies included, as granted."""
+    for name in scope_syntax.all_names(forest):
+        session.execute(
+            insert(Consent)
+            .values(id=new_id(), identity_id=identity_id, client_id=client_id, scope=name)
+            .on_conflict_do_nothing()
+        )
+
+
+def issue(
+    session: Session,
+    settings: Settings,
+    *,
+    client_id: str,
+    identity_id: str,
+    resource_server: str,
+    roots: list[scope_syntax.Scope],
+    offline: bool,
+    code_digest: str | None = None,
+    dependent_scope: str | None = None,
+) -> dict:
+    """Create one token row and return its entry in Globus's token response shape."""
+    if dependent_scope is None:
+        dependent_scope = scope_syntax.serialize(c for scope in roots for c in scope.children)
+    access_token = new_token()
+    refresh_token = new_token() if offline else None
+    now = utcnow()
+    session.add(
+        Token(
+            access_digest=digest(access_token),
+            refresh_digest=digest(refresh_token) if refresh_token else None,
+            client_id=client_id,
+            identity_id=identity_id,
+            resource_server=resource_server,
+            scope=" ".join(scope.name for scope in roots),
+            dependent_scope=dependent_scope,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=settings.token_lifetime),
+            code_digest=code_digest,
+        )
+    )
+    entry = {
+        "access_token": access_token,
+        "scope": " ".join(scope.name for scope in roots),
+        "expires_in": settings.token_lifetime,
+        "token_type": "Bearer",
+        "resource_server": resource_server,
+    }
+    if refresh_token:
+        entry["refresh_token"] = refresh_token
+    return entry
+
+
+def issue_for_forest(
+    session: Session,
+    settings: Settings,
+    *,
+    client_id: str,
+    identity_id: str,
+    forest: list[scope_syntax.Scope],
+    offline: bool,
+    code_digest: str | None = None,
+) -> list[dict]:
+    """One token per resource server of the forest's roots, the Auth one first."""
+    groups = scope_syntax.group_by_resource_server(scope_syntax.merge(forest))
+    order = sorted(groups, key=lambda rs: rs != AUTH_RS)
+    return [
+        issue(
+            session,
+            settings,
+            client_id=client_id,
+            identity_id=identity_id,
+            resource_server=rs,
+            roots=groups[rs],
+            offline=offline,
+            code_digest=code_digest,
+        )
+        for rs in order
+    ]
+
+
+def rotate(session: Session, settings: Settings, old: Token) -> dict:
+    """Refresh: a new access and refresh token for the same grant; the old refresh token
+    stops working (rotation), the old access token lives out its lifetime."""
+    entry = issue(
+        session,
+        settings,
+        client_id=old.client_id,
+        identity_id=old.identity_id,
+        resource_server=old.resource_server,
+        roots=[scope_syntax.Scope(name) for name in old.scope.split()],
+        offline=True,
+        dependent_scope=old.dependent_scope,
+    )
+    old.refresh_digest = None
+    return entry

@@ -1,0 +1,121 @@
+"""Auth resource endpoints: userinfo, identities, and client registration."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, jsonify, request
+
+from localglobus.auth.clients import create_client, delete_client
+from localglobus.auth.identities import lookup_identities
+from localglobus.auth.oidc import oidc_claims
+from localglobus.auth.tokens import AUTH_RS, authenticate
+from localglobus.errors import AuthAPIError
+from localglobus.models import Client, Identity
+from localglobus.state import get_state
+
+bp = Blueprint("auth_api", __name__)
+
+
+@bp.route("/v2/oauth2/userinfo", methods=["GET", "POST"])
+def userinfo():
+    """The caller's identity claims, as far as the token's scopes allow (reference A.6)."""
+    caller = authenticate(AUTH_RS)
+    if "openid" not in caller.scopes:
+        raise AuthAPIError(403, "FORBIDDEN", "The token does not have the openid scope.")
+    with get_state().db.session() as session:
+        identity = session.get(Identity, caller.identity_id)
+        return jsonify(oidc_claims(identity, caller.scopes))
+
+
+@bp.get("/v2/api/identities")
+def identities():
+    """Identities by `ids` or by `usernames` (reference A.7); unknown ones are left out."""
+    authenticate(AUTH_RS)
+    ids, usernames = request.args.get("ids"), request.args.get("usernames")
+    if ids and usernames:
+        raise AuthAPIError(400, "INVALID_PARAMETERS", "Use either ids or usernames, not both.")
+    for value in (ids or "").split(","):
+        if value.strip() and not _is_uuid(value.strip()):
+            raise AuthAPIError(400, "INVALID_PARAMETERS", f"Not an identity id: {value!r}.")
+    return jsonify({"identities": lookup_identities(ids=ids, usernames=usernames)})
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@bp.post("/v2/api/clients")
+def create_templated_client():
+    """Create an instance of a native app (globus-cli's login, reference A.11).
+
+    Globus lets a native app do this without authentication; creating any other kind of
+    client needs the `localglobus client add` command."""
+    spec = (request.get_json(silent=True) or {}).get("client") or {}
+    template_id = str(spec.get("template_id") or "")
+    if not _is_uuid(template_id):
+        raise AuthAPIError(
+            401, "UNAUTHORIZED", "Only instances of a native app (template_id) can be made here."
+        )
+    name = str(spec.get("name") or "Native app instance")[:255]
+    with get_state().db.session() as session:
+        client, secret = create_client(session, name, template_id=template_id)
+        document = client_document(client)
+    credential = {
+        "name": "Auto-created at client creation",
+        "id": str(uuid.uuid4()),
+        "client": client.id,
+        "secret": secret,
+    }
+    return jsonify({"client": document, "included": {"client_credential": credential}}), 201
+
+
+@bp.delete("/v2/api/clients/<client_id>")
+def delete_templated_client(client_id: str):
+    """A client deletes itself (`globus logout --delete-client`), Basic-authenticated."""
+    from localglobus.auth.oauth import server
+
+    try:
+        client = server().authenticate_client(
+            server().create_oauth2_request(None), ["client_secret_basic"], endpoint="clients"
+        )
+    except Exception as exc:
+        raise AuthAPIError(401, "UNAUTHORIZED", "Call must be authenticated.") from exc
+    if client.get_client_id() != client_id:
+        raise AuthAPIError(403, "FORBIDDEN", "A client may only delete itself here.")
+    with get_state().db.session() as session:
+        row = session.get(Client, client_id)
+        document = client_document(row)
+        delete_client(session, row)
+    return jsonify({"client": document})
+
+
+def client_document(client: Client) -> dict:
+    """A client as Globus Auth's clients API shows it."""
+    confidential = client.is_confidential
+    return {
+        "id": client.id,
+        "name": client.name,
+        "public_client": not confidential,
+        "client_type": "confidential_client" if confidential else "public_installed_client",
+        "grant_types": (
+            ["authorization_code", "client_credentials", "refresh_token"]
+            if confidential
+            else ["authorization_code", "refresh_token"]
+        ),
+        "redirect_uris": list(client.redirect_uris or []),
+        "parent_client": client.template_id,
+        "scopes": [],
+        "fqdns": [],
+        "visibility": "private",
+        "project": None,
+        "required_idp": None,
+        "preselect_idp": None,
+        "userinfo_from_effective_identity": True,
+        "prompt_for_named_grant": False,
+        "links": {"privacy_policy": None, "terms_and_conditions": None},
+    }

@@ -1,0 +1,143 @@
+"""Identities: password hashing, sign-in, and the identity documents Globus Auth returns.
+
+`lookup_identities` is shared with the Transfer half (owner strings, ACL principals).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from localglobus.db import as_utc, utcnow
+from localglobus.models import Identity
+
+# Identity-provider ids are UUIDs on Globus; derive stable ones for the two local kinds.
+LOCAL_IDP_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "localglobus:identity-provider:local"))
+LOCAL_IDP_NAME = "localglobus"
+CLIENTS_IDP_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "localglobus:identity-provider:clients"))
+CLIENTS_IDP_NAME = "Globus Auth Clients"
+CLIENT_USERNAME_DOMAIN = "@clients.auth.globus.org"
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("localglobus-no-such-user")
+
+
+def hash_secret(secret: str) -> str:
+    """An argon2 hash of a password or client secret."""
+    return _hasher.hash(secret)
+
+
+def verify_secret(secret_hash: str | None, secret: str) -> bool:
+    """Check `secret` against an argon2 hash (constant time in argon2 itself)."""
+    try:
+        return _hasher.verify(secret_hash or _DUMMY_HASH, secret) and secret_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def find_by_username(session: Session, username: str) -> Identity | None:
+    """The identity with this username; usernames are case-insensitive, as on Globus."""
+    stmt = select(Identity).where(func.lower(Identity.username) == username.strip().lower())
+    return session.scalars(stmt).first()
+
+
+def check_password(session: Session, username: str, password: str) -> Identity | None:
+    """The identity if `password` is right for `username`; None otherwise."""
+    identity = find_by_username(session, username) if username else None
+    hashed = identity.password_hash if identity is not None else None
+    if not verify_secret(hashed, password) or identity is None:
+        return None
+    identity.last_authentication = utcnow()
+    return identity
+
+
+def identity_document(identity: Identity) -> dict:
+    """An identity as `GET /v2/api/identities` shows it (reference A.7)."""
+    is_client = identity.is_client
+    return {
+        "id": identity.id,
+        "username": identity.username,
+        "name": identity.name or None,
+        "email": identity.email or None,
+        "identity_provider": CLIENTS_IDP_ID if is_client else LOCAL_IDP_ID,
+        "organization": identity.organization or None,
+        "status": "used",
+        "identity_type": "client" if is_client else "login",
+    }
+
+
+def userinfo_claims(identity: Identity, *, with_identity_set: bool) -> dict:
+    """The OIDC claims of an identity, shared by userinfo and the id_token."""
+    member = _identity_set_member(identity)
+    claims = {
+        "sub": identity.id,
+        "preferred_username": identity.username,
+        "name": member["name"],
+        "email": member["email"],
+        "organization": member["organization"],
+        "identity_provider": member["identity_provider"],
+        "identity_provider_display_name": member["identity_provider_display_name"],
+        "last_authentication": member["last_authentication"],
+    }
+    if with_identity_set:
+        # A local identity is never linked to others: its set is itself.
+        claims["identity_set"] = [member]
+    return claims
+
+
+def _identity_set_member(identity: Identity) -> dict:
+    is_client = identity.is_client
+    last = as_utc(identity.last_authentication)
+    return {
+        "sub": identity.id,
+        "username": identity.username,
+        "name": identity.name or None,
+        "email": identity.email or None,
+        "organization": identity.organization or None,
+        "identity_provider": CLIENTS_IDP_ID if is_client else LOCAL_IDP_ID,
+        "identity_provider_display_name": CLIENTS_IDP_NAME if is_client else LOCAL_IDP_NAME,
+        "last_authentication": int(last.timestamp()) if last else None,
+    }
+
+
+def lookup_identities(
+    ids: Iterable[str] | str | None = None,
+    usernames: Iterable[str] | str | None = None,
+    *,
+    session: Session | None = None,
+) -> list[dict]:
+    """Identity documents (reference A.7) for ids or usernames, in the order asked.
+
+    Unknown ids and usernames are left out, as Globus does. Strings may be comma lists.
+    Outside a request, pass `session`.
+    """
+    if session is None:
+        from localglobus.state import get_state
+
+        with get_state().db.session() as own_session:
+            return lookup_identities(ids, usernames, session=own_session)
+    found: list[Identity] = []
+    for value in _split(ids):
+        identity = session.get(Identity, value.lower())
+        if identity is not None:
+            found.append(identity)
+    for value in _split(usernames):
+        identity = find_by_username(session, value)
+        if identity is not None:
+            found.append(identity)
+    unique = {identity.id: identity for identity in found}
+    return [identity_document(identity) for identity in unique.values()]
+
+
+def _split(values: Iterable[str] | str | None) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = values.split(",")
+    return [value.strip() for value in values if value and value.strip()]

@@ -1,0 +1,244 @@
+"""The pages a person sees: sign-in, consent, the auth-code page, sign-out.
+
+An authorize request waits in the (signed) session cookie under a random id while the
+person signs in and answers the consent page; the id is unguessable and bound to the
+browser, so a form posted from elsewhere cannot complete someone else's request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+
+from authlib.oauth2 import OAuth2Error
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from localglobus.auth import scopes as scope_syntax
+from localglobus.auth import tokens
+from localglobus.auth.identities import check_password
+from localglobus.auth.scope_labels import describe
+from localglobus.db import utcnow
+from localglobus.models import Client, Identity
+from localglobus.state import get_state
+
+bp = Blueprint("auth_pages", __name__)
+
+PENDING_KEY = "lg_pending"
+MAX_PENDING = 5
+PENDING_LIFETIME = 30 * 60
+
+
+def remember_request(args: dict) -> str:
+    """Keep a validated authorize request in the session; return its id."""
+    pending = {
+        rid: entry
+        for rid, entry in session.get(PENDING_KEY, {}).items()
+        if entry["created"] > time.time() - PENDING_LIFETIME
+    }
+    rid = secrets.token_urlsafe(16)
+    pending[rid] = {"args": args, "signed_in": False, "created": time.time()}
+    # The cookie must stay small: keep only the most recent requests.
+    session[PENDING_KEY] = dict(list(pending.items())[-MAX_PENDING:])
+    return rid
+
+
+def _pending(rid: str | None) -> dict:
+    entry = session.get(PENDING_KEY, {}).get(rid or "")
+    if entry is None or entry["created"] < time.time() - PENDING_LIFETIME:
+        abort(
+            error_page(
+                "This sign-in request has expired",
+                "Go back to the application and start signing in again.",
+                status=400,
+            )
+        )
+    return entry
+
+
+def _forget(rid: str) -> None:
+    pending = dict(session.get(PENDING_KEY, {}))
+    pending.pop(rid, None)
+    session[PENDING_KEY] = pending
+
+
+def current_identity() -> Identity | None:
+    identity_id = session.get("lg_identity")
+    if not identity_id:
+        return None
+    with get_state().db.session() as db:
+        return db.get(Identity, identity_id)
+
+
+def needs_sign_in(args: dict, rid: str) -> bool:
+    """Sign-in is needed without a signed-in person, for `prompt=login` (once per
+    request), or when the session is not one of `session_required_identities`."""
+    identity = current_identity()
+    if identity is None:
+        return True
+    entry = session.get(PENDING_KEY, {}).get(rid, {})
+    if "login" in (args.get("prompt") or "").split() and not entry.get("signed_in"):
+        return True
+    required = [
+        v.strip().lower() for v in (args.get("session_required_identities") or "").split(",")
+    ]
+    required = [v for v in required if v]
+    return bool(required) and not ({identity.id, identity.username.lower()} & set(required))
+
+
+def csrf_token() -> str:
+    if "lg_csrf" not in session:
+        session["lg_csrf"] = secrets.token_urlsafe(32)
+    return session["lg_csrf"]
+
+
+def _check_csrf() -> None:
+    sent = request.form.get("csrf_token", "")
+    if not hmac.compare_digest(sent.encode(), session.get("lg_csrf", "").encode()) or not sent:
+        abort(error_page("This form has expired", "Reload the page and try again.", status=400))
+
+
+def error_page(title: str, message: str, status: int = 400):
+    return current_app.make_response(
+        (render_template("auth/error.html", title=title, message=message), status)
+    )
+
+
+def _client(client_id: str) -> Client | None:
+    with get_state().db.session() as db:
+        return db.get(Client, client_id)
+
+
+@bp.get("/v2/web/login")
+def sign_in():
+    entry = _pending(request.args.get("rid"))
+    return _render_sign_in(request.args["rid"], entry)
+
+
+def _render_sign_in(rid: str, entry: dict, error: str | None = None, status: int = 200):
+    args = entry["args"]
+    client = _client(args.get("client_id", ""))
+    page = render_template(
+        "auth/sign_in.html",
+        rid=rid,
+        client=client,
+        session_message=args.get("session_message"),
+        required=args.get("session_required_identities"),
+        error=error,
+        username=request.form.get("username", ""),
+        csrf_token=csrf_token(),
+    )
+    return page, status
+
+
+@bp.post("/v2/web/login")
+def sign_in_post():
+    rid = request.form.get("rid", "")
+    entry = _pending(rid)
+    _check_csrf()
+    with get_state().db.session() as db:
+        identity = check_password(
+            db, request.form.get("username", ""), request.form.get("password", "")
+        )
+    if identity is None:
+        return _render_sign_in(rid, entry, "Wrong username or password.", status=401)
+    # A new sign-in starts a new session: nothing from before it is kept but the
+    # pending requests of this browser.
+    pending = session.get(PENDING_KEY, {})
+    session.clear()
+    pending[rid]["signed_in"] = True
+    session[PENDING_KEY] = pending
+    session["lg_identity"] = identity.id
+    session["lg_auth_time"] = int(utcnow().timestamp())
+    return redirect(url_for("auth_pages.consent", rid=rid))
+
+
+@bp.get("/v2/web/consent")
+def consent():
+    rid = request.args.get("rid", "")
+    entry = _pending(rid)
+    if needs_sign_in(entry["args"], rid):
+        return redirect(url_for("auth_pages.sign_in", rid=rid))
+    args = entry["args"]
+    forest = scope_syntax.parse(args.get("scope"))
+    return render_template(
+        "auth/consent.html",
+        rid=rid,
+        client=_client(args.get("client_id", "")),
+        identity=current_identity(),
+        scopes=[describe(scope) for scope in forest],
+        csrf_token=csrf_token(),
+    )
+
+
+@bp.post("/v2/web/consent")
+def consent_post():
+    """Allow: record the consents and send the code; deny: `error=access_denied`."""
+    from localglobus.auth.oauth import authorize_error, server
+
+    rid = request.form.get("rid", "")
+    entry = _pending(rid)
+    _check_csrf()
+    if needs_sign_in(entry["args"], rid):
+        return redirect(url_for("auth_pages.sign_in", rid=rid))
+    identity = current_identity()
+    try:
+        # Validate again: the client or its redirect URIs may have changed meanwhile.
+        grant = server().get_consent_grant(request=entry["args"], end_user=identity)
+    except OAuth2Error as error:
+        return authorize_error(error)
+    _forget(rid)
+    allowed = request.form.get("decision") == "allow"
+    if allowed:
+        with get_state().db.session() as db:
+            forest = scope_syntax.parse(entry["args"].get("scope"))
+            tokens.record_consents(db, identity.id, entry["args"]["client_id"], forest)
+    return server().create_authorization_response(
+        request=grant.request, grant_user=identity if allowed else None, grant=grant
+    )
+
+
+@bp.get("/v2/web/auth-code")
+def auth_code():
+    """Where native apps (and `globus login --no-local-server`) send the browser: the
+    code is shown for the person to paste into the application."""
+    return render_template(
+        "auth/auth_code.html",
+        code=request.args.get("code"),
+        error=request.args.get("error"),
+    )
+
+
+@bp.route("/v2/web/logout", methods=["GET", "POST"])
+def sign_out():
+    if request.method == "POST":
+        _check_csrf()
+        session.clear()
+        return render_template("auth/signed_out.html")
+    return render_template(
+        "auth/sign_out.html", identity=current_identity(), csrf_token=csrf_token()
+    )
+
+
+@bp.after_request
+def page_headers(response):
+    """No framing (the consent page must not be clickjacked), no referrer (the auth-code
+    page's URL holds a code), no caching of pages with personal data."""
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' "
+        "http: https:; frame-ancestors 'none'; base-uri 'none'"
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
