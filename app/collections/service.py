@@ -121,7 +121,9 @@ def shortcuts(user_id: int) -> Shortcuts:
     and named in `problems`, so the rest of the page still shows."""
     result = Shortcuts()
     try:
-        result.bookmarks = globus_collections.list_bookmarks(user_id)[:HOME_BOOKMARKS]
+        marks = globus_collections.list_bookmarks(user_id)
+        marks.sort(key=lambda b: (not b.pinned, b.name.casefold()))
+        result.bookmarks = marks[:HOME_BOOKMARKS]
     except _SOFT_ERRORS as error:
         result.problems.append(f"Bookmarks are not available: {error.message}")
     try:
