@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import globus_sdk
+import globus_sdk.gare  # noqa: F401 - a lazy submodule; app.globus.errors maps with to_gare
 
 from app.errors import BadInput, GlobusUnavailable
 from app.globus import client

@@ -29,6 +29,7 @@ class Pane:
     listing: Listing | None = None
     results: list[Collection] = field(default_factory=list)
     error: str | None = None
+    note: str | None = None
 
     @property
     def title(self) -> str:
@@ -103,9 +104,16 @@ def _load_folder(user_id: int, pane: Pane) -> None:
         return
     pane.collection = globus_collections.get_collection(user_id, pane.collection_id)
     path = pane.path or pane.collection.default_directory or "/~/"
-    pane.listing = globus_files.list_folder(
-        user_id, pane.collection_id, path, offset=max(0, pane.offset), limit=PANE_PAGE_SIZE
-    )
+    try:
+        pane.listing = globus_files.list_folder(
+            user_id, pane.collection_id, path, offset=max(0, pane.offset), limit=PANE_PAGE_SIZE
+        )
+    except NotFound:
+        if pane.side == "src" or not path.endswith("/"):
+            raise
+        # A destination folder may be new: Globus creates it (and its parents).
+        pane.listing = Listing(pane.collection_id, path, [], 0, PANE_PAGE_SIZE, False, 0)
+        pane.note = "This folder does not exist yet; the transfer will create it."
 
 
 # The page's state lives in its query string, one set of keys per side.

@@ -1,0 +1,158 @@
+"""Helpers for the transfer, task and submission tests: the demo collections of the live
+localglobus, consent for the mapped ones, the two-pane form as a browser posts it, and
+waiting for a task.
+
+    from tests.portal.transfers_support import demo, consent_all, transfer_form, ...
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from bs4 import BeautifulSoup
+
+from tests.portal.auth_helpers import authorize_url, callback, globus_round_trip, sign_in
+
+TRANSFER_SCOPE = "urn:globus:auth:scope:transfer.api.globus.org:all"
+
+
+@dataclass(frozen=True)
+class DemoCollection:
+    id: str
+    name: str
+    root: Path
+
+    @property
+    def data_access(self) -> str:
+        """The consent scope a ConsentRequired names for this mapped collection."""
+        return f"{TRANSFER_SCOPE}[*https://auth.globus.org/scopes/{self.id}/data_access]"
+
+
+def demo(lg) -> dict[str, DemoCollection]:
+    """{"Lab Storage": ..., "Archive": ..., "Shared Results": ...} from `collection list`."""
+    found = {}
+    for line in lg.cli("collection", "list").stdout.splitlines():
+        cid, _kind, name, root = line.split("\t")
+        found[name] = DemoCollection(cid, name, Path(root))
+    return found
+
+
+def consent_all(client, lg, *collections: DemoCollection, username: str = "researcher"):
+    """The consent step-up for these mapped collections, at once, as a browser does it."""
+    url = authorize_url(
+        client, "/auth/consent", scope=[c.data_access for c in collections], next="/"
+    )
+    response = callback(client, globus_round_trip(url, lg, username))
+    assert response.status_code == 302, response.status_code
+    return response
+
+
+def researcher(client, lg) -> dict[str, DemoCollection]:
+    """Sign in as researcher and consent for both mapped demo collections."""
+    collections = demo(lg)
+    sign_in(client, lg)
+    consent_all(client, lg, collections["Lab Storage"], collections["Archive"])
+    return collections
+
+
+def page(response) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def transfer_page(client, src: DemoCollection, src_path: str, dst: DemoCollection, dst_path: str):
+    """GET the two-pane page with both folders chosen."""
+    query = urlencode({"src": src.id, "src_path": src_path, "dst": dst.id, "dst_path": dst_path})
+    return client.get(f"/transfers/?{query}")
+
+
+def form_fields(response, form_id: str = "transfer-form") -> dict[str, list[str]]:
+    """What a browser would post for the form `form_id` (its own fields and the ones
+    outside it with form=..., checkboxes only when checked)."""
+    soup = page(response)
+    form = soup.find("form", id=form_id)
+    assert form is not None, f"no form #{form_id}"
+    fields: dict[str, list[str]] = {}
+    inputs = form.find_all(["input", "select", "textarea"]) + soup.find_all(
+        ["input", "select"], attrs={"form": form_id}
+    )
+    for field in inputs:
+        name = field.get("name")
+        kind = (field.get("type") or "text").lower()
+        if not name or kind in ("submit", "button"):
+            continue
+        if kind in ("checkbox", "radio"):
+            if field.has_attr("checked"):
+                fields.setdefault(name, []).append(field.get("value", "y"))
+        elif field.name == "select":
+            option = field.find("option", selected=True) or field.find("option")
+            fields.setdefault(name, []).append(option.get("value", ""))
+        else:
+            fields.setdefault(name, []).append(field.get("value", ""))
+    return fields
+
+
+def transfer_form(
+    client,
+    src: DemoCollection,
+    src_path: str,
+    dst: DemoCollection,
+    dst_path: str,
+    items: list[str],
+    **options,
+) -> dict[str, list[str]]:
+    """The transfer form as rendered (with its minted submission_id), items ticked and
+    options set: `label="x"`, `verify_checksum=False` (unticks), `deadline="..."`."""
+    response = transfer_page(client, src, src_path, dst, dst_path)
+    assert response.status_code == 200, response.status_code
+    fields = form_fields(response)
+    names = {box["value"] for box in page(response).find_all("input", attrs={"name": "items"})}
+    missing = set(items) - names
+    assert not missing, f"not in the source pane: {missing}"
+    fields["items"] = list(items)
+    for key, value in options.items():
+        if value is False:
+            fields.pop(key, None)
+        elif value is True:
+            fields[key] = ["y"]
+        else:
+            fields[key] = [str(value)]
+    return fields
+
+
+def task_id_of(response) -> str:
+    """The task id of a redirect to its task page."""
+    assert response.status_code == 302, response.status_code
+    path = urlsplit(response.headers["Location"]).path
+    assert path.startswith("/tasks/"), path
+    return path.rsplit("/", 1)[-1]
+
+
+def wait_for_task(client, task_id: str, timeout: float = 60) -> BeautifulSoup:
+    """Poll the progress fragment, as the page does, until the task has ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fragment = page(client.get(f"/tasks/{task_id}/progress"))
+        section = fragment.find(id="task-progress")
+        if section is not None and section["data-status"] in ("SUCCEEDED", "FAILED"):
+            return fragment
+        time.sleep(0.3)
+    raise AssertionError(f"task {task_id} still running after {timeout}s")
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def query_of(location: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(location).query)
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root`, by relative path, with its bytes."""
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
