@@ -156,3 +156,11 @@ def tree(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
     }
+
+
+def tasks_labelled(client, label: str) -> list[str]:
+    """The ids of the user's tasks whose label contains `label`, from the Activity page."""
+    response = client.get("/tasks/?" + urlencode({"label": label}))
+    assert response.status_code == 200, response.status_code
+    links = page(response).select("table.tasks tbody a[href^='/tasks/']")
+    return [a["href"].rsplit("/", 1)[-1] for a in links]
