@@ -19,9 +19,12 @@ import globus_sdk
 import pytest
 from bs4 import BeautifulSoup
 
+from localglobus.transfer.commands import _DEMO_NS
 from tests.conftest import DEMO_PASSWORD
 from tests.portal.auth_helpers import globus_round_trip
 
+# localglobus's demo collections have fixed ids; the mapped ones need data_access consent.
+LAB_STORAGE_ID = str(uuid.uuid5(_DEMO_NS, "lab-storage"))
 TRANSFER_RS = "transfer.api.globus.org"
 AUTH_RS = "auth.globus.org"
 SCOPES = [
@@ -29,7 +32,8 @@ SCOPES = [
     "profile",
     "email",
     "urn:globus:auth:scope:auth.globus.org:view_identity_set",
-    "urn:globus:auth:scope:transfer.api.globus.org:all",
+    "urn:globus:auth:scope:transfer.api.globus.org:all"
+    f"[*https://auth.globus.org/scopes/{LAB_STORAGE_ID}/data_access]",
 ]
 
 # The admin tests' own users (other areas' tests never see them), by the role each holds
@@ -148,9 +152,8 @@ class World:
     def researcher_task(self, label: str = "admin test task") -> str:
         """A transfer by researcher from Shared Results to Lab Storage; its task id."""
         tc = self.transfer("researcher")
-        lab = _find_collection(self.transfer("admin"), "Lab Storage")
         data = globus_sdk.TransferData(
-            source_endpoint=self.shared_id, destination_endpoint=lab, label=label
+            source_endpoint=self.shared_id, destination_endpoint=LAB_STORAGE_ID, label=label
         )
         data.add_item("/", f"/adm-tasks/{uuid.uuid4()}/", recursive=True)
         return tc.submit_transfer(data)["task_id"]

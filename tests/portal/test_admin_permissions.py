@@ -21,6 +21,7 @@ USERNAMES = {
 # Anonymous: every GET goes to sign in (302), every POST fails CSRF first (400).
 ALLOWED = {
     "index": {NOROLE, MONITOR, ACCESS, ADMIN},
+    "open": {NOROLE, MONITOR, ACCESS, ADMIN},  # a redirect to the collection's page
     "overview": {MONITOR, ACCESS, ADMIN},
     "rules": {ACCESS, ADMIN},
     "new_rule": {ACCESS, ADMIN},
@@ -48,7 +49,7 @@ def expected(persona: str) -> dict[str, int]:
         if persona == ANON:
             out[name] = 400 if post else 302
         elif persona in who:
-            out[name] = 302 if post else 200
+            out[name] = 302 if post or name == "open" else 200
         else:
             out[name] = 403
     return out
@@ -61,6 +62,7 @@ def routes(world, rule_id: str, role_id: str, task_id: str, persona: str):
     folder = f"/matrix-{persona}/"
     return [
         ("index", "GET", "/admin/", None),
+        ("open", "GET", f"/admin/open?collection_id={world.shared_id}", None),
         ("overview", "GET", f"{c}/", None),
         ("rules", "GET", f"{c}/rules", None),
         ("new_rule", "GET", f"{c}/rules/new", None),
