@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 
@@ -136,3 +138,209 @@ def transfer_harness(transfer_template, tmp_path, monkeypatch) -> TransferHarnes
     engine = app.extensions["localglobus"].engine
     if engine is not None:
         engine.stop()
+
+
+# --- Auth fixtures (prefixed `auth_`): drive the live localglobus's sign-in pages. ---
+
+
+@dataclass
+class AuthBrowser:
+    """A browser on localglobus's sign-in and consent pages (requests + BeautifulSoup)."""
+
+    base_url: str
+    session: object = None
+
+    def __post_init__(self):
+        import requests
+
+        self.session = requests.Session()
+
+    def submit(self, page, **fields):
+        """Post the page's form with its hidden fields plus `fields`; no redirects."""
+        from urllib.parse import urljoin
+
+        from bs4 import BeautifulSoup
+
+        form = BeautifulSoup(page.text, "html.parser").find("form")
+        assert form is not None, page.text
+        data = {i["name"]: i.get("value", "") for i in form.find_all("input") if i.get("name")}
+        data.update(fields)
+        return self.session.post(
+            urljoin(page.url, form["action"]), data=data, allow_redirects=False
+        )
+
+    def follow(self, response):
+        from urllib.parse import urljoin
+
+        return self.session.get(urljoin(response.url, response.headers["Location"]))
+
+    def sign_in(self, authorize_url, username="researcher", password=None, decision="allow"):
+        """Open the authorize URL, sign in if asked, answer the consent page; return the
+        final redirect response (its Location goes back to the client)."""
+        from tests.conftest import DEMO_PASSWORD
+
+        page = self.session.get(authorize_url)
+        if "/v2/web/login" in page.url:
+            response = self.submit(page, username=username, password=password or DEMO_PASSWORD)
+            assert response.status_code == 302, response.text
+            page = self.follow(response)
+        assert "/v2/web/consent" in page.url, (page.url, page.text)
+        response = self.submit(page, decision=decision)
+        assert response.status_code == 302, response.text
+        return response
+
+    def code_from(self, response) -> dict:
+        """The query parameters the redirect sends back to the client."""
+        from urllib.parse import parse_qs, urlsplit
+
+        return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
+
+
+@pytest.fixture
+def auth_browser(localglobus) -> AuthBrowser:
+    """A fresh browser (no localglobus session cookie yet)."""
+    return AuthBrowser(localglobus.base_url)
+
+
+def auth_register_client(lg, name="Test app", *, native=False, redirect_uris=()) -> dict:
+    """`localglobus client add` on `lg`; {"client_id", "client_secret"?, "redirect_uri"}."""
+    import json
+
+    args = ["client", "add", name, "--json"]
+    for uri in redirect_uris:
+        args += ["--redirect-uri", uri]
+    if native:
+        args.append("--native")
+    created = json.loads(lg.cli(*args).stdout)
+    created["redirect_uri"] = redirect_uris[0] if redirect_uris else None
+    return created
+
+
+@pytest.fixture(scope="session")
+def auth_confidential_client(localglobus) -> dict:
+    """A confidential client with one redirect URI, registered once for the run."""
+    return auth_register_client(
+        localglobus, "Confidential test app", redirect_uris=["http://127.0.0.1:9/callback"]
+    )
+
+
+@pytest.fixture(scope="session")
+def auth_native_client(localglobus) -> dict:
+    """A native (public) client, registered once; it may use the auth-code page."""
+    return auth_register_client(localglobus, "Native test app", native=True)
+
+
+@pytest.fixture(scope="session")
+def auth_short_lived(tmp_path_factory):
+    """A second localglobus, with the demo data, whose access tokens live 2 seconds."""
+    from tests.conftest import DEMO_PASSWORD, LocalGlobus, free_port
+
+    class ShortLived(LocalGlobus):
+        def env(self):
+            return {**super().env(), "LOCALGLOBUS_TOKEN_LIFETIME": "2"}
+
+    port = free_port()
+    lg = ShortLived(
+        base_url=f"http://127.0.0.1:{port}/",
+        home=tmp_path_factory.mktemp("localglobus-short-lived"),
+        port=port,
+        portal_base_url=f"http://127.0.0.1:{free_port()}",
+        password=DEMO_PASSWORD,
+    )
+    lg.cli("demo")
+    lg.start()
+    yield lg
+    lg.stop()
+
+
+# -- a live localglobus (the session one from tests/conftest.py) ---------------------------
+
+TRANSFER_REDIRECT = "http://127.0.0.1:9/transfer-tests/callback"
+
+
+@dataclass
+class LiveTransfer:
+    """The shared live localglobus plus a confidential client of the Transfer tests
+    (its own client, so the consents its users grant touch no other test)."""
+
+    lg: object
+    client_id: str
+    client_secret: str
+    collections: dict[str, str]
+
+    def auth_client(self):
+        import globus_sdk
+
+        return globus_sdk.ConfidentialAppAuthClient(
+            self.client_id, self.client_secret, base_url=self.lg.base_url
+        )
+
+    def user_token(self, username: str = "researcher", consent_to=("Lab Storage", "Archive")):
+        """A transfer access token for `username`, signed in through the real sign-in and
+        consent pages, with data_access consent for the collections named."""
+        import requests
+        from bs4 import BeautifulSoup
+
+        deps = " ".join(
+            f"*https://auth.globus.org/scopes/{self.collections[n]}/data_access" for n in consent_to
+        )
+        scope = "urn:globus:auth:scope:transfer.api.globus.org:all"
+        auth = self.auth_client()
+        auth.oauth2_start_flow(TRANSFER_REDIRECT, [f"{scope}[{deps}]" if deps else scope])
+        browser = requests.Session()
+        response = browser.get(auth.oauth2_get_authorize_url(), allow_redirects=False)
+        for _ in range(10):
+            if response.is_redirect:
+                location = urljoin(response.url, response.headers["Location"])
+                if location.startswith(TRANSFER_REDIRECT):
+                    code = parse_qs(urlsplit(location).query)
+                    tokens = auth.oauth2_exchange_code_for_tokens(code["code"][0])
+                    return tokens.by_resource_server["transfer.api.globus.org"]["access_token"]
+                response = browser.get(location, allow_redirects=False)
+                continue
+            assert response.status_code == 200, response.text
+            form = BeautifulSoup(response.text, "html.parser").find("form")
+            fields = {
+                i["name"]: i.get("value", "") for i in form.find_all("input") if i.get("name")
+            }
+            if "password" in fields:
+                fields.update(username=username, password=self.lg.password)
+            button = form.find("button", attrs={"name": True})
+            if button is not None:
+                fields[button["name"]] = "allow"
+            action = urljoin(response.url, form.get("action") or response.url)
+            response = browser.post(action, data=fields, allow_redirects=False)
+        raise AssertionError("sign-in did not come back to the redirect URI")
+
+    def with_new_client(self) -> LiveTransfer:
+        """The same server through a client no user has consented to yet."""
+        made = _cli_json(
+            self.lg, "client", "add", "transfer-tests-2", "--redirect-uri", TRANSFER_REDIRECT
+        )
+        return LiveTransfer(self.lg, made["client_id"], made["client_secret"], self.collections)
+
+    def transfer_client(self, token: str):
+        import globus_sdk
+
+        return globus_sdk.TransferClient(
+            base_url=self.lg.base_url, authorizer=globus_sdk.AccessTokenAuthorizer(token)
+        )
+
+    def root(self, name: str) -> Path:
+        folder = {"Lab Storage": "lab-storage", "Archive": "archive"}[name]
+        return self.lg.home / "collections" / folder
+
+
+def _cli_json(lg, *args) -> dict:
+    out = lg.cli(*args, "--json").stdout.strip().splitlines()[-1]
+    return json.loads(out)
+
+
+@pytest.fixture(scope="session")
+def transfer_live(localglobus) -> LiveTransfer:
+    client = _cli_json(
+        localglobus, "client", "add", "transfer-tests", "--redirect-uri", TRANSFER_REDIRECT
+    )
+    rows = localglobus.cli("collection", "list").stdout.strip().splitlines()
+    collections = {line.split("\t")[2]: line.split("\t")[0] for line in rows}
+    return LiveTransfer(localglobus, client["client_id"], client["client_secret"], collections)
