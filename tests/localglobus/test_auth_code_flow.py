@@ -1,0 +1,361 @@
+"""The authorization-code flow of localglobus, driven with globus-sdk as a real client."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import globus_sdk
+import pytest
+import requests
+
+TRANSFER = "urn:globus:auth:scope:transfer.api.globus.org:all"
+DATA_ACCESS = "https://auth.globus.org/scopes/0c7e0d2a-1111-4222-8333-444455556666/data_access"
+
+
+def confidential(lg, client) -> globus_sdk.ConfidentialAppAuthClient:
+    return globus_sdk.ConfidentialAppAuthClient(
+        client["client_id"], client["client_secret"], base_url=lg.base_url
+    )
+
+
+def start(auth_client, redirect_uri, scopes, **params):
+    """The authorize URL of a flow started by globus-sdk, with extra query params."""
+    auth_client.oauth2_start_flow(redirect_uri, scopes, refresh_tokens=True, state="st4te")
+    return auth_client.oauth2_get_authorize_url(query_params=params)
+
+
+def test_code_flow_gives_one_token_per_resource_server_with_the_auth_token_on_top(
+    localglobus, auth_browser, auth_confidential_client
+):
+    ac = confidential(localglobus, auth_confidential_client)
+    url = start(
+        ac,
+        auth_confidential_client["redirect_uri"],
+        ["openid", "profile", "email", f"{TRANSFER}[*{DATA_ACCESS}]"],
+        nonce="n0nce",
+    )
+    back = auth_browser.code_from(auth_browser.sign_in(url))
+    assert back["state"] == "st4te"
+
+    tokens = ac.oauth2_exchange_code_for_tokens(back["code"])
+
+    assert tokens["resource_server"] == "auth.globus.org"
+    assert tokens["scope"] == "openid profile email"
+    assert tokens["state"] == "st4te"
+    assert tokens["token_type"] == "Bearer" and tokens["expires_in"] > 60
+    [transfer] = tokens["other_tokens"]
+    # The dependency is consented, but the token reports the plain scope (reference A.2).
+    assert transfer["scope"] == TRANSFER
+    assert transfer["resource_server"] == "transfer.api.globus.org"
+    assert set(tokens.by_resource_server) == {"auth.globus.org", "transfer.api.globus.org"}
+    assert all("refresh_token" in t for t in tokens.by_resource_server.values())
+
+
+def test_id_token_is_rs512_and_decodes_with_globus_sdk(
+    localglobus, auth_browser, auth_confidential_client
+):
+    ac = confidential(localglobus, auth_confidential_client)
+    url = start(ac, auth_confidential_client["redirect_uri"], ["openid", "profile", "email"])
+    url += "&nonce=abc123"
+    tokens = ac.oauth2_exchange_code_for_tokens(
+        auth_browser.code_from(auth_browser.sign_in(url))["code"]
+    )
+
+    header = tokens["id_token"].split(".")[0]
+    assert b'"RS512"' in base64.urlsafe_b64decode(header + "==")
+    claims = tokens.decode_id_token()
+    assert claims["aud"] == auth_confidential_client["client_id"]
+    assert claims["iss"] == localglobus.base_url.rstrip("/")
+    assert claims["nonce"] == "abc123"
+    assert claims["preferred_username"] == "researcher"
+    assert claims["name"] == "Rosalind Researcher"
+    assert claims["email"] == "researcher@example.org"
+    assert claims["identity_set"][0]["sub"] == claims["sub"]
+    assert {"exp", "iat", "at_hash", "organization", "identity_provider"} <= set(claims)
+
+
+def test_no_id_token_without_openid_and_no_refresh_token_when_online(
+    localglobus, auth_browser, auth_confidential_client
+):
+    ac = confidential(localglobus, auth_confidential_client)
+    ac.oauth2_start_flow(auth_confidential_client["redirect_uri"], [TRANSFER])
+    code = auth_browser.code_from(auth_browser.sign_in(ac.oauth2_get_authorize_url()))["code"]
+
+    tokens = ac.oauth2_exchange_code_for_tokens(code)
+
+    assert tokens["resource_server"] == "transfer.api.globus.org"
+    assert tokens["other_tokens"] == []
+    assert "id_token" not in tokens.data
+    assert "refresh_token" not in tokens.data
+
+
+def test_refresh_rotates_the_refresh_token_and_the_old_one_is_invalid_grant(
+    localglobus, auth_browser, auth_confidential_client
+):
+    ac = confidential(localglobus, auth_confidential_client)
+    url = start(ac, auth_confidential_client["redirect_uri"], ["openid", TRANSFER])
+    tokens = ac.oauth2_exchange_code_for_tokens(
+        auth_browser.code_from(auth_browser.sign_in(url))["code"]
+    )
+    old = tokens.by_resource_server["transfer.api.globus.org"]["refresh_token"]
+
+    refreshed = ac.oauth2_refresh_token(old)
+
+    assert refreshed["resource_server"] == "transfer.api.globus.org"
+    assert refreshed["other_tokens"] == []
+    assert refreshed["refresh_token"] != old
+    # RefreshTokenAuthorizer needs exactly one resource server in the answer.
+    assert list(refreshed.by_resource_server) == ["transfer.api.globus.org"]
+    with pytest.raises(globus_sdk.AuthAPIError) as err:
+        ac.oauth2_refresh_token(old)
+    assert err.value.http_status == 400
+    assert err.value.raw_json["error"] == "invalid_grant"
+    assert err.value.message == "invalid_grant"  # what globus-cli recognises
+    assert ac.oauth2_refresh_token(refreshed["refresh_token"])["access_token"]
+
+
+def test_introspect_then_revoke_then_userinfo_refuses_the_token(
+    localglobus, auth_browser, auth_confidential_client
+):
+    ac = confidential(localglobus, auth_confidential_client)
+    url = start(ac, auth_confidential_client["redirect_uri"], ["openid", "profile", "email"])
+    tokens = ac.oauth2_exchange_code_for_tokens(
+        auth_browser.code_from(auth_browser.sign_in(url))["code"]
+    )
+    access = tokens["access_token"]
+
+    info = ac.oauth2_token_introspect(access, include="identity_set")
+    assert info["active"] is True
+    assert info["username"] == "researcher"
+    assert info["client_id"] == auth_confidential_client["client_id"]
+    assert info["scope"] == "openid profile email"
+    assert info["identity_set"] == [info["sub"]]
+    assert set(info["aud"]) == {"auth.globus.org", auth_confidential_client["client_id"]}
+
+    assert ac.oauth2_revoke_token(access).data == {"active": False}
+
+    assert ac.oauth2_token_introspect(access)["active"] is False
+    response = requests.get(
+        localglobus.base_url + "v2/oauth2/userinfo", headers={"Authorization": f"Bearer {access}"}
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["code"] == "UNAUTHORIZED"
+
+
+def test_native_app_pkce_flow_with_the_auth_code_page(
+    localglobus, auth_browser, auth_native_client
+):
+    nc = globus_sdk.NativeAppAuthClient(
+        auth_native_client["client_id"], base_url=localglobus.base_url
+    )
+    nc.oauth2_start_flow(["openid", "profile", TRANSFER], refresh_tokens=True)
+    url = nc.oauth2_get_authorize_url()
+    assert "code_challenge_method=S256" in url
+
+    response = auth_browser.sign_in(url)
+    assert response.headers["Location"].startswith(localglobus.base_url + "v2/web/auth-code?")
+    page = auth_browser.follow(response)
+    code = auth_browser.code_from(response)["code"]
+    assert code in page.text
+
+    tokens = nc.oauth2_exchange_code_for_tokens(code)
+    assert tokens.decode_id_token()["aud"] == auth_native_client["client_id"]
+    transfer_refresh = tokens.by_resource_server["transfer.api.globus.org"]["refresh_token"]
+    assert nc.oauth2_refresh_token(transfer_refresh)["refresh_token"]
+
+
+def pkce_url(lg, client, method="S256", verifier=None):
+    verifier = verifier or secrets.token_urlsafe(48)
+    if method == "S256":
+        digest = hashlib.sha256(verifier.encode()).digest()
+        challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    else:
+        challenge = verifier
+    query = {
+        "client_id": client["client_id"],
+        "redirect_uri": lg.base_url + "v2/web/auth-code",
+        "scope": "openid",
+        "response_type": "code",
+        "state": "s",
+        "code_challenge": challenge,
+        "code_challenge_method": method,
+    }
+    return lg.base_url + "v2/oauth2/authorize?" + urlencode(query), verifier
+
+
+def native_exchange(lg, client, code, verifier):
+    return requests.post(
+        lg.base_url + "v2/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": client["client_id"],
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": lg.base_url + "v2/web/auth-code",
+        },
+    )
+
+
+def test_pkce_plain_is_refused_back_at_the_redirect_uri(
+    localglobus, auth_browser, auth_native_client
+):
+    url, _ = pkce_url(localglobus, auth_native_client, method="plain")
+
+    response = auth_browser.session.get(url, allow_redirects=False)
+
+    assert response.status_code == 302
+    back = auth_browser.code_from(response)
+    assert back["error"] == "invalid_request" and back["state"] == "s"
+    assert "code" not in back
+
+
+def test_wrong_code_verifier_is_refused(localglobus, auth_browser, auth_native_client):
+    url, verifier = pkce_url(localglobus, auth_native_client)
+    code = auth_browser.code_from(auth_browser.sign_in(url))["code"]
+
+    response = native_exchange(localglobus, auth_native_client, code, verifier[::-1])
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    assert native_exchange(localglobus, auth_native_client, code, "").status_code == 400
+
+
+def test_native_client_must_send_a_code_verifier(localglobus, auth_browser, auth_native_client):
+    query = {
+        "client_id": auth_native_client["client_id"],
+        "redirect_uri": localglobus.base_url + "v2/web/auth-code",
+        "scope": "openid",
+        "response_type": "code",
+    }
+    url = localglobus.base_url + "v2/oauth2/authorize?" + urlencode(query)
+    code = auth_browser.code_from(auth_browser.sign_in(url))["code"]
+
+    response = requests.post(
+        localglobus.base_url + "v2/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": auth_native_client["client_id"],
+            "code": code,
+            "redirect_uri": query["redirect_uri"],
+        },
+    )
+
+    assert response.status_code == 400
+
+
+def test_code_replay_is_refused_and_revokes_the_tokens_of_the_first_use(
+    localglobus, auth_browser, auth_native_client
+):
+    url, verifier = pkce_url(localglobus, auth_native_client)
+    code = auth_browser.code_from(auth_browser.sign_in(url))["code"]
+    first = native_exchange(localglobus, auth_native_client, code, verifier)
+    assert first.status_code == 200
+    access = first.json()["access_token"]
+
+    replay = native_exchange(localglobus, auth_native_client, code, verifier)
+
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+    assert replay.json()["errors"][0]["detail"] == "invalid_grant"
+    userinfo = requests.get(
+        localglobus.base_url + "v2/oauth2/userinfo", headers={"Authorization": f"Bearer {access}"}
+    )
+    assert userinfo.status_code == 401
+
+
+def test_deny_sends_access_denied_with_the_state(
+    localglobus, auth_browser, auth_confidential_client
+):
+    ac = confidential(localglobus, auth_confidential_client)
+    url = start(ac, auth_confidential_client["redirect_uri"], ["openid", TRANSFER])
+
+    response = auth_browser.sign_in(url, decision="deny")
+
+    assert response.headers["Location"].startswith(auth_confidential_client["redirect_uri"] + "?")
+    back = auth_browser.code_from(response)
+    assert back["error"] == "access_denied"
+    assert back["state"] == "st4te"
+    assert "code" not in back
+
+
+@pytest.mark.parametrize("which", ["unregistered redirect_uri", "unknown client"])
+def test_bad_client_or_redirect_uri_shows_an_error_page_and_never_redirects(
+    localglobus, auth_confidential_client, which
+):
+    query = {
+        "client_id": auth_confidential_client["client_id"],
+        "redirect_uri": auth_confidential_client["redirect_uri"],
+        "scope": "openid",
+        "response_type": "code",
+        "state": "s",
+    }
+    if which == "unknown client":
+        query["client_id"] = "00000000-0000-4000-8000-000000000000"
+    else:
+        query["redirect_uri"] = "https://evil.example/steal"
+
+    response = requests.get(
+        localglobus.base_url + "v2/oauth2/authorize?" + urlencode(query), allow_redirects=False
+    )
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "evil.example" not in response.headers.get("Location", "")
+
+
+def test_prompt_login_shows_the_sign_in_page_even_when_signed_in(
+    localglobus, auth_browser, auth_confidential_client
+):
+    ac = confidential(localglobus, auth_confidential_client)
+    url = start(ac, auth_confidential_client["redirect_uri"], ["openid"])
+    auth_browser.sign_in(url)
+
+    again = auth_browser.session.get(url)
+    forced = auth_browser.session.get(url + "&prompt=login")
+
+    assert "/v2/web/consent" in again.url  # the session is remembered
+    assert "/v2/web/login" in forced.url
+
+
+def test_session_parameters_are_accepted_and_the_message_is_shown(
+    localglobus, auth_browser, auth_confidential_client
+):
+    ac = confidential(localglobus, auth_confidential_client)
+    url = start(
+        ac,
+        auth_confidential_client["redirect_uri"],
+        ["openid"],
+        session_required_identities="researcher",
+        session_required_mfa="True",
+        session_message="Please re-authenticate for <Ferry>",
+    )
+
+    page = auth_browser.session.get(url)
+
+    assert "/v2/web/login" in page.url
+    assert "Please re-authenticate for &lt;Ferry&gt;" in page.text
+    assert "code" in auth_browser.code_from(auth_browser.sign_in(url))
+
+
+def test_unknown_scope_syntax_error_goes_back_as_invalid_scope(
+    localglobus, auth_confidential_client
+):
+    query = {
+        "client_id": auth_confidential_client["client_id"],
+        "redirect_uri": auth_confidential_client["redirect_uri"],
+        "scope": f"{TRANSFER}[{DATA_ACCESS}",
+        "response_type": "code",
+        "state": "s",
+    }
+
+    response = requests.get(
+        localglobus.base_url + "v2/oauth2/authorize?" + urlencode(query), allow_redirects=False
+    )
+
+    back = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert back["error"] == ["invalid_scope"]
+    assert back["state"] == ["s"]
