@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import globus_sdk
@@ -157,6 +158,25 @@ class World:
         )
         data.add_item("/", f"/adm-tasks/{uuid.uuid4()}/", recursive=True)
         return tc.submit_transfer(data)["task_id"]
+
+    def running_task(self, label: str = "admin test long task", files: int = 3000) -> str:
+        """A transfer by researcher out of Shared Results that is still ACTIVE when this
+        returns: thousands of small files, each recorded durably by localglobus."""
+        many = Path(self.lg.home) / "collections" / "lab-storage" / "shared" / "adm-many"
+        if not many.is_dir() or len(list(many.iterdir())) < files:
+            many.mkdir(parents=True, exist_ok=True)
+            for i in range(files):
+                (many / f"f{i:05d}.txt").write_bytes(b"x" * 64)
+        data = globus_sdk.TransferData(
+            source_endpoint=self.shared_id,
+            destination_endpoint=LAB_STORAGE_ID,
+            label=label,
+            verify_checksum=True,
+        )
+        data.add_item("/adm-many/", f"/adm-tasks/{uuid.uuid4()}/", recursive=True)
+        task_id = self.transfer("researcher").submit_transfer(data)["task_id"]
+        assert self.task_state(task_id)[0] == "ACTIVE", "the long task ended too soon"
+        return task_id
 
     def task_state(self, task_id: str) -> tuple:
         """What the owner sees of the task: status and admin cancel."""

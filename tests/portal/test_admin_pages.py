@@ -3,6 +3,8 @@ log, as the feature list reads."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -202,6 +204,36 @@ def test_activity_filters_by_owner_and_refuses_unknown_owners(client, localglobu
     response = client.get(url + "?owner=nobody-at-all")
     assert response.status_code == 400
     assert "Nobody at Globus" in page(response).select_one(".form-error").get_text()
+
+
+def test_admin_cancel_stops_researchers_task_with_a_message_and_is_audited(
+    app, admin_client, world
+):
+    task_id = world.running_task("to be canceled by admin")
+    url = f"/admin/{world.shared_id}/activity/{task_id}"
+    form = page(admin_client.get(url)).select_one("section.admin-cancel form")
+    assert form["action"] == f"{url}/cancel"
+    response = post(admin_client, f"{url}/cancel", message="Disk maintenance, sorry")
+    assert response.status_code == 302
+    deadline = time.monotonic() + 10
+    while world.task_state(task_id)[0] == "ACTIVE" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert world.task_state(task_id) == ("FAILED", "BOTH", "Disk maintenance, sorry")
+    [entry] = [e for e in audit_rows(app) if e.action == "task.admin_cancel"]
+    assert entry.result == "ok" and entry.before["status"] == "ACTIVE"
+    assert entry.before["owner"].startswith("researcher")
+    assert entry.after["message"] == "Disk maintenance, sorry"
+    shown = page(admin_client.get(url))
+    assert shown.select_one(".admin-cancel-message").get_text() == "Disk maintenance, sorry"
+    assert not shown.select("section.admin-cancel")  # nothing left to cancel
+
+
+def test_a_cancel_message_is_required(admin_client, world):
+    task_id = world.running_task()
+    response = post(admin_client, f"/admin/{world.shared_id}/activity/{task_id}/cancel", message="")
+    assert response.status_code == 400
+    assert page(response).select_one("#message-error")
+    assert world.task_state(task_id)[1] is None
 
 
 @pytest.fixture
