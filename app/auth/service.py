@@ -142,9 +142,9 @@ def sign_in(claims: dict, token_response: dict) -> User:
     if user is None:
         user = User(sub=claims["sub"])
         db.session.add(user)
-    user.username = claims.get("preferred_username") or claims["sub"]
-    user.name = claims.get("name") or None
-    user.email = claims.get("email") or None
+    user.username = _text(claims.get("preferred_username")) or claims["sub"]
+    user.name = _text(claims.get("name"))
+    user.email = _text(claims.get("email"))
     user.identity_set = _identity_set(claims)
     user.last_login_at = utcnow()
     db.session.flush()
@@ -154,12 +154,17 @@ def sign_in(claims: dict, token_response: dict) -> User:
     return user
 
 
+def _text(value) -> str | None:
+    """A display claim as the users table holds it (255 characters at most)."""
+    return str(value)[:255] if value else None
+
+
 def _identity_set(claims: dict) -> list[dict]:
     identities = claims.get("identity_set")
     if not isinstance(identities, list):
         return []
     return [
-        {key: str(identity[key]) for key in _IDENTITY_FIELDS if identity.get(key)}
+        {key: str(identity[key])[:255] for key in _IDENTITY_FIELDS if identity.get(key)}
         for identity in identities[:50]
         if isinstance(identity, dict)
     ]

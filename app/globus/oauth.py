@@ -132,7 +132,7 @@ def validate_id_token(token_response: dict, nonce: str) -> dict:
             # Auth may have rotated its keys since we cached them: one refetch, no more.
             try:
                 token = _decode(id_token, client.fetch_jwk_set(force=True))
-            except JoseError as e:
+            except (JoseError, ValueError) as e:
                 raise _rejected("id_token signed with an unknown key", e) from e
         except (JoseError, ValueError) as e:
             raise _rejected("id_token signature or header invalid", e) from e
@@ -140,7 +140,11 @@ def validate_id_token(token_response: dict, nonce: str) -> dict:
     options = {
         "iss": {"essential": True, "values": [metadata.get("issuer")]},
         "aud": {"essential": True, "values": [client.client_id]},
-        "sub": {"essential": True},
+        # An identity id (a UUID at Globus); the users table keys on it.
+        "sub": {
+            "essential": True,
+            "validate": lambda _c, v: isinstance(v, str) and 0 < len(v) <= 64,
+        },
         "exp": {"essential": True},
         "nonce": {"essential": True},
     }
@@ -172,7 +176,8 @@ def tokens_of(token_response: dict, now: float | None = None) -> list[dict]:
     """Every token of a Globus token response (top level plus `other_tokens`), in the
     shape the token store saves, with `expires_at` as epoch seconds."""
     now = time.time() if now is None else now
-    entries = [token_response, *token_response.get("other_tokens", [])]
+    others = token_response.get("other_tokens")
+    entries = [token_response, *(others if isinstance(others, list) else [])]
     return [
         {
             "resource_server": entry["resource_server"],
@@ -182,7 +187,7 @@ def tokens_of(token_response: dict, now: float | None = None) -> list[dict]:
             "expires_at": int(now + int(entry.get("expires_in", 0))),
         }
         for entry in entries
-        if entry.get("resource_server") and entry.get("access_token")
+        if isinstance(entry, dict) and entry.get("resource_server") and entry.get("access_token")
     ]
 
 

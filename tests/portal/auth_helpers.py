@@ -229,6 +229,8 @@ class FakeOIDC:
         self.revocations: list[str] = []
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.id_token = None
+        # (status, body) to answer token requests with instead of tokens.
+        self.token_error: tuple[int, dict] | None = None
         self.nonce: str | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/"
@@ -372,6 +374,8 @@ class FakeOIDC:
                     fake.token_requests.append(
                         {**form, "authorization": self.headers.get("Authorization")}
                     )
+                    if fake.token_error is not None:
+                        return self._json(fake.token_error[1], fake.token_error[0])
                     return self._json(fake._token_response())
                 if path == "/v2/oauth2/token/revoke":
                     fake.revocations.append(form.get("token", ""))

@@ -158,3 +158,34 @@ def test_valid_callback_logs_the_sign_in(client, fake, security_log):
     response = fake_sign_in(client, fake)
     assert response.status_code == 302
     assert [r for r in security_log.records if r.getMessage().startswith("sign-in user=")]
+
+
+def test_code_refused_by_auth_is_a_clear_rejection(client, fake, fake_app, security_log):
+    state = start(client, fake)
+    fake.token_error = (400, {"error": "invalid_grant"})
+    response = callback(client, code="used-code", state=state)
+    assert response.status_code == 400
+    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert page.find("h1").get_text(strip=True) == "Sign-in failed"
+    assert [r for r in security_log.records if "invalid_grant" in r.getMessage()]
+    assert_nobody(fake_app)
+
+
+def test_auth_failing_at_the_token_request_says_unavailable(client, fake, fake_app):
+    state = start(client, fake)
+    fake.token_error = (500, {"error": "server_error"})
+    response = callback(client, code="fake-code", state=state)
+    assert response.status_code == 503
+    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert page.find("h1").get_text(strip=True) == "Globus is unavailable, try again"
+    assert_nobody(fake_app)
+
+
+def test_auth_down_at_login_says_unavailable(make_app):
+    with FakeOIDC() as fake:
+        config = fake.portal_config()
+    client = make_app(**config).test_client()
+    response = client.get("/auth/login")
+    assert response.status_code == 503
+    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert page.find("h1").get_text(strip=True) == "Globus is unavailable, try again"

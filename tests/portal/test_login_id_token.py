@@ -64,6 +64,8 @@ FORGERIES = {
     "missing nonce": lambda f: f.sign({k: v for k, v in f.claims().items() if k != "nonce"}),
     "expired": lambda f: f.sign(f.claims(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)),
     "missing sub": lambda f: f.sign({k: v for k, v in f.claims().items() if k != "sub"}),
+    "sub not a string": lambda f: f.sign(f.claims(sub=12345)),
+    "oversized sub": lambda f: f.sign(f.claims(sub="s" * 65)),
     "alg none": lambda f: f.unsigned(f.claims()),
     "HS256 signed with the public key": lambda f: f.hs256_with_public_key(f.claims()),
     "bad signature (another key, same kid)": lambda f: f.sign(f.claims(), key=OTHER_KEY),
@@ -127,3 +129,16 @@ def test_login_accepts_valid_id_token_and_stores_every_token(fake, fake_app, fak
         for row in rows:
             # expires_at from expires_in (172800 s), not "now".
             assert row.expires_at.timestamp() > time.time() + 172000
+
+
+def test_login_keeps_overlong_display_claims_within_the_users_table(fake, fake_app, fake_client):
+    long = "n" * 1000
+    response = _callback_with(
+        fake_client,
+        fake,
+        lambda f: f.sign(f.claims(name=long, preferred_username=long, email=long)),
+    )
+    assert response.status_code == 302
+    with fake_app.app_context():
+        user = db.session.scalar(select(User))
+        assert (len(user.name), len(user.username), len(user.email)) == (255, 255, 255)
