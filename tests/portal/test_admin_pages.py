@@ -86,6 +86,40 @@ def test_share_a_folder_change_it_and_delete_it_each_step_audited(app, admin_cli
     assert {row["data-action"] for row in filtered.select("tr.audit-entry")} == {"rule.update"}
 
 
+def test_the_folder_picker_browses_the_collection(admin_client, world):
+    world.make_folder("/picker/")
+    world.make_folder("/picker/inner/")
+    base = f"/admin/{world.shared_id}/rules"
+    picker = page(admin_client.get(f"{base}/folders?browse=/"))
+    folder = picker.select_one('li.folder a.pick[data-pick-path="/picker/"]')
+    assert folder is not None
+    deeper = picker.find("a", string=lambda text: text and "picker" in text)
+    assert deeper["hx-get"].endswith("browse=/picker/")
+    inner = page(admin_client.get(deeper["hx-get"]))
+    assert inner.select_one('a.pick[data-pick-path="/picker/inner/"]')
+    assert inner.select_one("code.picker-path").get_text() == "/picker/"
+    # Without script, "Use" reloads the form with the folder filled in.
+    form = page(admin_client.get(f"{base}/new?path=/picker/inner/&browse=/picker/"))
+    assert form.select_one("input#path")["value"] == "/picker/inner/"
+    assert page(admin_client.get(f"{base}/new?path=/../")).select_one("input#path")["value"] == "/"
+
+
+def test_activity_pages_with_last_key(admin_client, world, monkeypatch):
+    from app.globus import endpoint_manager
+
+    world.researcher_task()
+    world.researcher_task()
+    monkeypatch.setattr(endpoint_manager, "PAGE_SIZE", 1)
+    url = f"/admin/{world.shared_id}/activity"
+    first = page(admin_client.get(url))
+    [row] = first.select("tr.task")
+    nxt = first.select_one('nav.pager a[rel="next"]')
+    second = page(admin_client.get(nxt["href"]))
+    [row2] = second.select("tr.task")
+    assert row2["data-task-id"] != row["data-task-id"]
+    assert second.find("a", string="First page")
+
+
 @pytest.mark.parametrize(
     "path",
     ["no-slash/", "/no-end", "/a/../b/", "/a\\b/", "/a\x00b/", "/a\r\nb/"],

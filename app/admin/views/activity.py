@@ -47,6 +47,7 @@ def activity(collection):
         tasks=tasks,
         next_key=next_key,
         error=error,
+        filter_args={k: v for k, v in request.args.lists() if k != "last_key"},
     )
     return page, 400 if error else 200
 
