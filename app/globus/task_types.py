@@ -250,6 +250,11 @@ class TaskPage:
     def has_previous(self) -> bool:
         return self.offset > 0
 
+    @property
+    def number(self) -> int:
+        """1 for the first page."""
+        return self.offset // max(1, self.limit) + 1
+
 
 @dataclass(frozen=True)
 class TaskEvent:

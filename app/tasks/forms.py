@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, IntegerField, SelectField, StringField
-from wtforms.validators import NumberRange, Optional, ValidationError
+from wtforms import DateField, DateTimeLocalField, SelectField, StringField
+from wtforms.validators import Optional, ValidationError
 
 from app.tasks.service import TaskFilters
 from app.transfers import validation as v
@@ -30,7 +30,6 @@ class TaskFilterForm(FlaskForm):
     label = StringField("Label contains", validators=[Optional()])
     since = DateField("Requested from", validators=[Optional()])
     until = DateField("Requested until", validators=[Optional()])
-    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=40)])
 
     def validate_label(self, field):
         error = v.label_error(field.data)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from app.errors import BadInput, NotFound, PermissionDenied
@@ -59,14 +59,15 @@ def _check_task_id(task_id: str) -> None:
 
 def list_tasks(user_id: int, filters: TaskFilters, *, page: int = 1) -> TaskPage:
     """One page of the user's tasks, newest first, filtered at Globus."""
-    offset = max(0, min((page - 1) * PAGE_SIZE, MAX_OFFSET - PAGE_SIZE))
+    last_page = max(1, MAX_OFFSET // PAGE_SIZE)
+    offset = (max(1, min(page, last_page)) - 1) * PAGE_SIZE
     if filters.label and ("/" in filters.label or "," in filters.label):
         # '/' separates filter clauses and ',' values in Globus's filter syntax.
         raise BadInput("Label search cannot contain / or ,.")
     _check(v.label_error(filters.label))
     if filters.since and filters.until and filters.since > filters.until:
         raise BadInput("The start date is after the end date.")
-    return globus_tasks.task_list(
+    found = globus_tasks.task_list(
         user_id,
         limit=PAGE_SIZE,
         offset=offset,
@@ -76,6 +77,8 @@ def list_tasks(user_id: int, filters: TaskFilters, *, page: int = 1) -> TaskPage
         requested_after=_day_start(filters.since),
         requested_before=_day_start(filters.until + timedelta(days=1) if filters.until else None),
     )
+    # Beyond MAX_OFFSET Globus pages no further: the last reachable page has no "next".
+    return replace(found, total=min(found.total, MAX_OFFSET))
 
 
 def recent_tasks(user_id: int, limit: int = 5) -> list[Task]:

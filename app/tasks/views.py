@@ -16,9 +16,9 @@ def list_tasks():
     form = TaskFilterForm(request.args)
     if not form.validate():
         return render_template("tasks/list.html", form=form, page=None), 400
-    number = form.page.data or 1
+    number = request.args.get("page", 1, type=int)
     page = service.list_tasks(g.user.id, form.filters(), page=number)
-    return render_template("tasks/list.html", form=form, page=page, number=number)
+    return render_template("tasks/list.html", form=form, page=page)
 
 
 @bp.get("/<task_id>")

@@ -17,6 +17,7 @@ from app.models import User
 from app.transfers.models import Submission
 from tests.portal.auth_helpers import callback, globus_round_trip, sign_in
 from tests.portal.transfers_support import (
+    csrf_token,
     demo,
     page,
     query_of,
@@ -253,7 +254,7 @@ def test_pending_transfer_resumes_with_the_same_submission_id_after_consent(
 
         user_id = db.session.scalars(select(User.id).where(User.username == username)).one()
         submission_id = service.new_submission_id(user_id)
-    csrf = page(client.get("/")).find("input", attrs={"name": "csrf_token"})["value"]
+    csrf = csrf_token(client)
     target = unique("consented")
     response = client.post(
         "/transfers/",
@@ -283,8 +284,7 @@ def test_pending_transfer_resumes_with_the_same_submission_id_after_consent(
     back = callback(client, globus_round_trip(authorize.headers["Location"], localglobus, username))
     assert back.headers["Location"].endswith(f"/transfers/resume/{submission_id}")
 
-    # pytest-flask keeps one app context (one `g`) around the whole test, so the CSRF
-    # token cached before sign-in would outlive the fresh one the callback made.
+    # The callback made a fresh CSRF token; drop the one cached in pytest-flask's `g`.
     g.pop("csrf_token", None)
     confirm = client.get(f"/transfers/resume/{submission_id}")
     assert confirm.status_code == 200

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bs4 import BeautifulSoup
+from flask import g
 
 from tests.portal.auth_helpers import authorize_url, callback, globus_round_trip, sign_in
 
@@ -164,3 +165,13 @@ def tasks_labelled(client, label: str) -> list[str]:
     assert response.status_code == 200, response.status_code
     links = page(response).select("table.tasks tbody a[href^='/tasks/']")
     return [a["href"].rsplit("/", 1)[-1] for a in links]
+
+
+def csrf_token(browser) -> str:
+    """A CSRF token of `browser`'s own session. pytest-flask keeps one app context (one
+    `g`) around the whole test, so a token cached for another session or from before a
+    sign-in is dropped first."""
+    g.pop("csrf_token", None)
+    field = page(browser.get("/")).find("input", attrs={"name": "csrf_token"})
+    g.pop("csrf_token", None)
+    return field["value"]
