@@ -26,7 +26,7 @@ from flask import (
 from localglobus.auth import scopes as scope_syntax
 from localglobus.auth import tokens
 from localglobus.auth.identities import check_password
-from localglobus.auth.scope_labels import describe
+from localglobus.auth.scope_labels import collection_ids, describe
 from localglobus.db import utcnow
 from localglobus.models import Client, Identity
 from localglobus.state import get_state
@@ -34,7 +34,7 @@ from localglobus.state import get_state
 bp = Blueprint("auth_pages", __name__)
 
 PENDING_KEY = "lg_pending"
-MAX_PENDING = 5
+MAX_PENDING = 3
 PENDING_LIFETIME = 30 * 60
 
 
@@ -118,6 +118,18 @@ def _client(client_id: str) -> Client | None:
         return db.get(Client, client_id)
 
 
+def _collection_names(forest) -> dict[str, str]:
+    """Display names of the collections asked for, so the person knows what they allow."""
+    from localglobus.transfer.models import Collection
+
+    ids = collection_ids(forest)
+    if not ids:
+        return {}
+    with get_state().db.session() as db:
+        rows = db.query(Collection.id, Collection.display_name).filter(Collection.id.in_(ids))
+        return {collection_id: name for collection_id, name in rows}
+
+
 @bp.get("/v2/web/login")
 def sign_in():
     entry = _pending(request.args.get("rid"))
@@ -175,7 +187,7 @@ def consent():
         rid=rid,
         client=_client(args.get("client_id", "")),
         identity=current_identity(),
-        scopes=[describe(scope) for scope in forest],
+        scopes=[describe(scope, _collection_names(forest)) for scope in forest],
         csrf_token=csrf_token(),
     )
 

@@ -28,16 +28,28 @@ _LABELS = {
 _DATA_ACCESS = re.compile(r"^https://auth\.globus\.org/scopes/([^/]+)/data_access$")
 
 
-def describe(scope: Scope) -> dict:
+def collection_ids(forest: list[Scope]) -> set[str]:
+    """The collections whose data_access the forest asks for."""
+    found = set()
+    for scope in forest:
+        match = _DATA_ACCESS.match(scope.name)
+        if match:
+            found.add(match.group(1))
+        found |= collection_ids(scope.children)
+    return found
+
+
+def describe(scope: Scope, collection_names: dict[str, str] | None = None) -> dict:
     """The scope with a label and its dependencies, for the consent template."""
+    names = collection_names or {}
     match = _DATA_ACCESS.match(scope.name)
     if match:
-        label = f"Access your data on collection {match.group(1)}"
+        label = f"Access your data on collection {names.get(match.group(1), match.group(1))}"
     else:
         label = _LABELS.get(scope.name, "Use the service " + scope.name)
     return {
         "name": scope.name,
         "label": label,
         "optional": scope.optional,
-        "children": [describe(child) for child in scope.children],
+        "children": [describe(child, names) for child in scope.children],
     }

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import globus_sdk
 import pytest
 import requests
+from bs4 import BeautifulSoup
 
 TRANSFER = "urn:globus:auth:scope:transfer.api.globus.org:all"
 DATA_ACCESS = "https://auth.globus.org/scopes/0c7e0d2a-1111-4222-8333-444455556666/data_access"
@@ -359,3 +360,31 @@ def test_unknown_scope_syntax_error_goes_back_as_invalid_scope(
     back = parse_qs(urlsplit(response.headers["Location"]).query)
     assert back["error"] == ["invalid_scope"]
     assert back["state"] == ["s"]
+
+
+def test_consent_page_lists_the_requested_scopes_and_names_the_collection(
+    localglobus, auth_browser, auth_confidential_client
+):
+    import sqlite3
+
+    with sqlite3.connect(localglobus.home / "localglobus.db") as db:
+        collection_id, name = db.execute(
+            "SELECT id, display_name FROM transfer_collections ORDER BY display_name"
+        ).fetchone()
+    data_access = f"https://auth.globus.org/scopes/{collection_id}/data_access"
+    ac = confidential(localglobus, auth_confidential_client)
+    url = start(
+        ac, auth_confidential_client["redirect_uri"], ["openid", f"{TRANSFER}[*{data_access}]"]
+    )
+    page = auth_browser.session.get(url)
+    page = auth_browser.follow(
+        auth_browser.submit(page, username="admin", password=localglobus.password)
+    )
+
+    soup = BeautifulSoup(page.text, "html.parser")
+    listed = [code.get_text() for code in soup.select("ul.scopes code.scope")]
+    labels = [label.get_text(" ", strip=True) for label in soup.select("ul.scopes .label")]
+    assert listed == ["openid", TRANSFER, data_access]
+    assert labels[-1] == f"Access your data on collection {name} (optional)"
+    assert soup.select_one(".username").get_text() == "admin"
+    assert [b["value"] for b in soup.select("form button")] == ["allow", "deny"]
