@@ -126,13 +126,18 @@ class Token(Base):
 class Consent(Base):
     """A scope an identity granted a client, including dependent scopes such as a
     collection's data_access. Globus records consents per (identity, client): a token the
-    client already holds carries a consent granted later."""
+    client already holds carries a consent granted later.
+
+    Consents form a forest: `path` is the scope strings from the root consent down to this
+    one, space-separated (scope strings have no spaces), e.g. `<transfer:all> <data_access>`.
+    """
 
     __tablename__ = "consents"
-    __table_args__ = (UniqueConstraint("identity_id", "client_id", "scope"),)
+    __table_args__ = (UniqueConstraint("identity_id", "client_id", "path"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     identity_id: Mapped[str] = mapped_column(String(36), index=True)
     client_id: Mapped[str] = mapped_column(String(36), index=True)
     scope: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, jsonify, request
+from sqlalchemy import select
 
 from localglobus.auth.clients import create_client, delete_client
 from localglobus.auth.identities import lookup_identities
 from localglobus.auth.oidc import oidc_claims
 from localglobus.auth.tokens import AUTH_RS, authenticate
+from localglobus.db import as_utc
 from localglobus.errors import AuthAPIError
-from localglobus.models import Client, Identity
+from localglobus.models import Client, Consent, Identity
 from localglobus.state import get_state
 
 bp = Blueprint("auth_api", __name__)
@@ -47,6 +49,51 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@bp.get("/v2/api/identities/<identity_id>/consents")
+def consents(identity_id: str):
+    """The caller's consent forest: rooted at the calling client, or every client with
+    `all=true`. globus-cli checks dependent-scope requirements against it."""
+    caller = authenticate(AUTH_RS)
+    if identity_id != caller.identity_id:
+        raise AuthAPIError(403, "FORBIDDEN", "You may only see your own consents.")
+    stmt = select(Consent).where(Consent.identity_id == identity_id)
+    if request.args.get("all", "").lower() not in ("true", "1"):
+        stmt = stmt.where(Consent.client_id == caller.client_id)
+    with get_state().db.session() as session:
+        rows = session.scalars(stmt.order_by(Consent.created_at, Consent.path)).all()
+    return jsonify({"consents": consent_documents(rows)})
+
+
+def consent_documents(rows: list[Consent]) -> list[dict]:
+    """Consents as Globus shows them: integer ids, `dependency_path` from the root."""
+    number = {(row.client_id, row.path): uuid.UUID(row.id).int >> 76 for row in rows}
+    documents = []
+    for row in rows:
+        path = row.path.split(" ")
+        ancestry = [number.get((row.client_id, " ".join(path[:i]))) for i in range(1, len(path))]
+        if None in ancestry:  # a parent consent was removed: the node has no tree
+            continue
+        created = as_utc(row.created_at).isoformat()
+        documents.append(
+            {
+                "id": number[(row.client_id, row.path)],
+                "client": row.client_id,
+                "scope": str(uuid.uuid5(uuid.NAMESPACE_URL, row.scope)),
+                "scope_name": row.scope,
+                "effective_identity": row.identity_id,
+                "dependency_path": [*ancestry, number[(row.client_id, row.path)]],
+                "created": created,
+                "updated": created,
+                "last_used": created,
+                "status": "approved",
+                "allows_refresh": True,
+                "auto_approved": False,
+                "atomically_revocable": False,
+            }
+        )
+    return documents
 
 
 @bp.post("/v2/api/clients")

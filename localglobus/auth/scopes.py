@@ -88,6 +88,14 @@ def walk(forest: Iterable[Scope]) -> Iterator[Scope]:
         yield from walk(scope.children)
 
 
+def paths(forest: Iterable[Scope], above: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The scope strings from a root down to each node, parents before children."""
+    for scope in forest:
+        path = (*above, scope.name)
+        yield path
+        yield from paths(scope.children, path)
+
+
 def all_names(forest: Iterable[Scope]) -> list[str]:
     """Every scope string in the forest, roots and dependencies, without duplicates."""
     return list(dict.fromkeys(scope.name for scope in walk(forest)))

@@ -119,8 +119,11 @@ def find_any_token(session: Session, value: str) -> Token | None:
 
 
 def consented_scopes(session: Session, identity_id: str, client_id: str) -> list[str]:
-    stmt = select(Consent.scope).where(
-        Consent.identity_id == identity_id, Consent.client_id == client_id
+    """Every scope string the identity granted the client, at any depth."""
+    stmt = (
+        select(Consent.scope)
+        .where(Consent.identity_id == identity_id, Consent.client_id == client_id)
+        .distinct()
     )
     return list(session.scalars(stmt))
 
@@ -129,10 +132,17 @@ def record_consents(
     session: Session, identity_id: str, client_id: str, forest: list[scope_syntax.Scope]
 ) -> None:
     """Remember every scope of the forest, dependencies included, as granted."""
-    for name in scope_syntax.all_names(forest):
+    for path in scope_syntax.paths(forest):
         session.execute(
             insert(Consent)
-            .values(id=new_id(), identity_id=identity_id, client_id=client_id, scope=name)
+            .values(
+                id=new_id(),
+                identity_id=identity_id,
+                client_id=client_id,
+                scope=path[-1],
+                path=" ".join(path),
+                created_at=utcnow(),
+            )
             .on_conflict_do_nothing()
         )
 

@@ -221,3 +221,33 @@ def test_validate_says_active_for_its_own_refresh_token_only(
     app.oauth2_revoke_token(refresh)
     assert requests.post(url, data={"token": refresh}, auth=own).json() == {"active": False}
     assert requests.post(url, data={"token": refresh}).status_code == 401
+
+
+def test_consents_form_the_forest_globus_sdk_checks_requirements_against(
+    localglobus, auth_browser, auth_confidential_client
+):
+    collection = "https://auth.globus.org/scopes/c0ffee00-0000-4000-8000-0000000000c1"
+    requested = f"{TRANSFER}[*{collection}/data_access]"
+    app = globus_sdk.ConfidentialAppAuthClient(
+        auth_confidential_client["client_id"],
+        auth_confidential_client["client_secret"],
+        base_url=localglobus.base_url,
+    )
+    app.oauth2_start_flow(auth_confidential_client["redirect_uri"], ["openid", requested])
+    code = auth_browser.code_from(auth_browser.sign_in(app.oauth2_get_authorize_url()))["code"]
+    tokens = app.oauth2_exchange_code_for_tokens(code)
+    ac = globus_sdk.AuthClient(
+        authorizer=globus_sdk.AccessTokenAuthorizer(tokens["access_token"]),
+        base_url=localglobus.base_url,
+    )
+    me = tokens.decode_id_token()["sub"]
+
+    forest = ac.get_consents(me).to_forest()
+
+    assert forest.meets_scope_requirements(requested)
+    assert forest.meets_scope_requirements(TRANSFER)
+    assert not forest.meets_scope_requirements(f"{TRANSFER}[{collection}-other/data_access]")
+    assert {node.client for node in forest.nodes} == {auth_confidential_client["client_id"]}
+    with pytest.raises(globus_sdk.AuthAPIError) as err:
+        ac.get_consents(auth_confidential_client["client_id"])
+    assert err.value.http_status == 403
