@@ -130,7 +130,12 @@ class RoleForm(_PrincipalMixin, FlaskForm):
     principal = StringField(
         "Username, email or group id", validators=[Length(max=255), _single_line]
     )
-    role = SelectField("Role", choices=[(r, r.replace("_", " ")) for r in ROLE_NAMES])
+    # The least powerful role first: granting administrator is a deliberate choice.
+    role = SelectField(
+        "Role",
+        choices=[(r, r.replace("_", " ")) for r in reversed(ROLE_NAMES)],
+        default="activity_monitor",
+    )
 
 
 class CancelForm(FlaskForm):
