@@ -210,6 +210,8 @@ def build_world(lg) -> World:
             DEMO_PASSWORD,
             "--name",
             username.replace("adm-", "Admin test ").title(),
+            "--email",
+            f"{username}@lab.example",
             check=False,
         )
     tc = world.transfer("admin")

@@ -209,6 +209,24 @@ def test_grant_and_revoke_a_role_by_username(app, admin_client, world):
     assert (revoked.action, revoked.before["id"]) == ("role.revoke", role["id"])
 
 
+def test_a_role_can_be_granted_by_the_email_of_someone_who_signed_in_here(
+    app, admin_client, localglobus, world
+):
+    sign_in(app.test_client(), localglobus, "adm-bystander")  # the portal learns the email
+    email = "ADM-bystander@lab.example"  # not a username; case does not matter
+    response = post(
+        admin_client,
+        f"/admin/{world.shared_id}/roles",
+        principal_type="identity",
+        principal=email,
+        role="activity_monitor",
+    )
+    assert response.status_code == 302
+    assert [
+        r["role"] for r in world.roles() if r["principal"] == world.identities["adm-bystander"]
+    ] == ["activity_monitor"]
+
+
 def test_access_managers_see_roles_read_only(client, localglobus, world):
     sign_in(client, localglobus, "adm-accessmanager")
     html = page(client.get(f"/admin/{world.shared_id}/roles"))

@@ -214,6 +214,24 @@ def test_nobody_matching_the_username_or_email_is_a_clear_error(ctx):
     assert calls == [] and entries() == []
 
 
+def test_an_email_that_is_no_username_finds_the_portal_user_with_that_email(ctx, monkeypatch):
+    actor, calls = ctx
+    rosa = Identity(id="7a7a7a7a-0000-4000-8000-000000000000", username="rosa", name="Rosa")
+    db.session.add(User(sub=rosa.id, username="rosa", email="Rosa@Lab.example"))
+    db.session.commit()
+    looked_up = []
+    monkeypatch.setattr(
+        admin, "identities_by_id", lambda uid, ids: looked_up.append(list(ids)) or {rosa.id: rosa}
+    )
+    assert service.resolve_principal(actor, "identity", "rosa@lab.example") == (
+        rosa.id,
+        "Rosa (rosa)",
+    )
+    assert looked_up == [[rosa.id]]  # confirmed at Globus, not taken from the portal alone
+    with pytest.raises(BadInput):
+        service.resolve_principal(actor, "identity", "other@lab.example")
+
+
 @pytest.mark.parametrize("roles", [(), ("activity_monitor",), ("activity_manager",)])
 def test_rule_changes_need_administrator_or_access_manager(ctx, roles):
     actor, calls = ctx

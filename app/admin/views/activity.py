@@ -7,9 +7,9 @@ import re
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app.admin import access, service
+from app.admin import access, queries, service
 from app.admin.forms import ActivityFilterForm, CancelForm
-from app.admin.service import ActivityQuery
+from app.admin.queries import ActivityQuery
 from app.admin.views import bp
 from app.errors import BadInput
 
@@ -37,7 +37,7 @@ def activity(collection):
         error = "Check the filters."
     else:
         try:
-            tasks, next_key = service.monitored_tasks(g.user, collection, _query(form), last_key)
+            tasks, next_key = queries.monitored_tasks(g.user, collection, _query(form), last_key)
         except BadInput as refused:
             error = refused.message
     page = render_template(
@@ -53,7 +53,7 @@ def activity(collection):
 
 
 def _task_page(collection, task_id, form):
-    task, events = service.monitored_task_with_events(g.user, collection, task_id)
+    task, events = queries.monitored_task_with_events(g.user, collection, task_id)
     return render_template(
         "admin/task.html", collection=collection, task=task, events=events, form=form
     )

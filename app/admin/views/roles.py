@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, url_for
 
-from app.admin import access, service
+from app.admin import access, queries, service
 from app.admin.forms import RoleForm
 from app.admin.views import bp
 from app.errors import BadInput
@@ -15,7 +15,7 @@ def _roles_page(collection, form, error: str | None = None):
     return render_template(
         "admin/roles.html",
         collection=collection,
-        roles=service.roles(g.user, collection),
+        roles=queries.roles(g.user, collection),
         form=form,
         error=error,
     )

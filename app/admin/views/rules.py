@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
-from app.admin import access, service
+from app.admin import access, queries, service
 from app.admin.forms import RuleForm, RuleUpdateForm, rule_path_problem
 from app.admin.service import NewRule
 from app.admin.views import bp
@@ -25,7 +25,7 @@ def _rules_url(collection) -> str:
 
 
 def _new_rule_page(collection, form, error: str | None = None):
-    picker = service.folder_picker(g.user, collection, _browse_path())
+    picker = queries.folder_picker(g.user, collection, _browse_path())
     return render_template(
         "admin/rule_new.html", collection=collection, form=form, picker=picker, error=error
     )
@@ -38,7 +38,7 @@ def rules(collection):
     return render_template(
         "admin/rules.html",
         collection=collection,
-        rules=service.access_rules(g.user, collection),
+        rules=queries.access_rules(g.user, collection),
     )
 
 
@@ -46,7 +46,7 @@ def rules(collection):
 @access.requires("manage_rules")
 def rule_folders(collection):
     """The folder picker alone (htmx swaps it in place while browsing)."""
-    picker = service.folder_picker(g.user, collection, _browse_path())
+    picker = queries.folder_picker(g.user, collection, _browse_path())
     return render_template("admin/_folders.html", collection=collection, picker=picker)
 
 
@@ -99,7 +99,7 @@ def _edit_page(collection, rule, form, error: str | None = None):
 @access.requires("manage_rules")
 def edit_rule(collection, rule_id: str):
     """Change a rule's permissions or expiration, or delete it."""
-    rule = service.find_access_rule(g.user, collection, rule_id)
+    rule = queries.find_access_rule(g.user, collection, rule_id)
     expires = rule.expiration_date.replace(tzinfo=None) if rule.expiration_date else None
     form = RuleUpdateForm(formdata=None, permissions=rule.permissions, expiration=expires)
     return _edit_page(collection, rule, form)
@@ -110,7 +110,7 @@ def edit_rule(collection, rule_id: str):
 def update_rule(collection, rule_id: str):
     """Apply the new permissions and expiration (empty: never expires)."""
     form = RuleUpdateForm()
-    rule = service.find_access_rule(g.user, collection, rule_id)
+    rule = queries.find_access_rule(g.user, collection, rule_id)
     if not form.validate():
         return _edit_page(collection, rule, form), 400
     try:
