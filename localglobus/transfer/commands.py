@@ -6,6 +6,8 @@ import os
 import random
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import select
@@ -43,10 +45,15 @@ def add_commands(sub) -> None:
     p.set_defaults(func=_list)
 
 
-def _open(settings: Settings) -> Database:
+@contextmanager
+def _open(settings: Settings) -> Iterator[Database]:
+    """The state database for one command; closed after, so its WAL is checkpointed."""
     db = Database(settings.db_path)
     db.create_all()
-    return db
+    try:
+        yield db
+    finally:
+        db.engine.dispose()
 
 
 def _owner_id(session: Session, username: str | None) -> str | None:
@@ -123,9 +130,8 @@ def create_collection(
 
 
 def _add(args, settings: Settings) -> int:
-    db = _open(settings)
     try:
-        with db.session() as session:
+        with _open(settings) as db, db.session() as session:
             coll = create_collection(
                 session,
                 args.name,
@@ -146,8 +152,7 @@ def _add(args, settings: Settings) -> int:
 
 
 def _list(args, settings: Settings) -> int:
-    db = _open(settings)
-    with db.session() as session:
+    with _open(settings) as db, db.session() as session:
         for coll in session.scalars(select(Collection).order_by(Collection.display_name)):
             kind = "guest" if coll.is_guest else "mapped"
             print(f"{coll.id}\t{kind}\t{coll.display_name}\t{coll.root_path}")
@@ -182,9 +187,8 @@ def _sample_files(root: Path, seed: int, big_sizes: tuple[int, ...]) -> None:
 
 def demo_transfer(settings: Settings, identities: dict[str, str]) -> None:
     """Create the demo collections with sample files (idempotent)."""
-    db = _open(settings)
     base = settings.home / "collections"
-    with db.session() as session:
+    with _open(settings) as db, db.session() as session:
         ids = dict(identities or {})
         for username in ("admin", "researcher"):
             if username not in ids:
