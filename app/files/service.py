@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from threading import Lock
+from typing import TypeVar
+
+from flask import current_app
 
 from app.collections.forms import default_bookmark_name
 from app.errors import NotFound, PermissionDenied
@@ -12,6 +20,8 @@ from app.globus import collections as globus_collections
 from app.globus import files as globus_files
 from app.globus.types import Collection, FileEntry, Listing
 from app.transfers import service as transfers_service
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,19 +59,75 @@ class Folder:
 
 
 def browse(user_id: int, query: BrowseQuery) -> Folder:
-    """The collection and one page of the folder, sorted and filtered at Globus."""
-    collection = globus_collections.get_collection(user_id, query.collection_id)
-    listing = globus_files.list_folder(
-        user_id,
-        query.collection_id,
-        query.path or collection.default_directory,
-        offset=query.offset,
-        limit=PAGE_SIZE,
-        orderby=query.orderby,
-        show_hidden=query.show_hidden,
-        name_glob=query.name_glob,
-    )
+    """The collection and one page of the folder, sorted and filtered at Globus.
+
+    The collection document is reused for a minute (see `_RecentCollections`); when it
+    must be fetched, it is fetched alongside the listing (an empty path lets Globus pick
+    the default folder, so neither call waits for the other)."""
+    recent = _recent_collections()
+    collection = recent.get(user_id, query.collection_id)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        fetching = None
+        if collection is None:
+            fetch = _in_app_context(globus_collections.get_collection)
+            fetching = pool.submit(fetch, user_id, query.collection_id)
+        listing = globus_files.list_folder(
+            user_id,
+            query.collection_id,
+            query.path,
+            offset=query.offset,
+            limit=PAGE_SIZE,
+            orderby=query.orderby,
+            show_hidden=query.show_hidden,
+            name_glob=query.name_glob,
+        )
+        if fetching is not None:
+            collection = fetching.result()
+            recent.put(user_id, collection)
     return Folder(collection, listing, query)
+
+
+class _RecentCollections:
+    """Collection documents each user fetched in the last minute, per app and process.
+
+    Paging through a folder shows the collection's name on every page; asking Globus for
+    it each time would double the calls. Nothing here is needed by another worker (a miss
+    just asks Globus), and the file manager shows only names and types, which a minute
+    of staleness does not hurt; a collection's own page always asks afresh."""
+
+    def __init__(self, size: int = 512, ttl: float = 60.0):
+        self.size, self.ttl = size, ttl
+        self.items: OrderedDict[tuple[int, str], tuple[float, Collection]] = OrderedDict()
+        self.lock = Lock()
+
+    def get(self, user_id: int, collection_id: str) -> Collection | None:
+        with self.lock:
+            found = self.items.get((user_id, collection_id))
+            if found is None or found[0] < time.monotonic():
+                return None
+            return found[1]
+
+    def put(self, user_id: int, collection: Collection) -> None:
+        with self.lock:
+            self.items[(user_id, collection.id)] = (time.monotonic() + self.ttl, collection)
+            self.items.move_to_end((user_id, collection.id))
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+def _recent_collections() -> _RecentCollections:
+    return current_app.extensions.setdefault("ferry.recent_collections", _RecentCollections())
+
+
+def _in_app_context(fn: Callable[..., T]) -> Callable[..., T]:
+    """`fn`, run in another thread within this app (the token store needs it)."""
+    app = current_app._get_current_object()
+
+    def run(*args, **kwargs) -> T:
+        with app.app_context():
+            return fn(*args, **kwargs)
+
+    return run
 
 
 def make_folder(user_id: int, collection_id: str, path: str, name: str) -> str:
