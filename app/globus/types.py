@@ -141,7 +141,7 @@ def human_size(size: int) -> str:
     """1 Byte, 999 Bytes, 1.5 kB, 8.4 MB ... (powers of 1000)."""
     if size < 1000:
         return f"{size} Byte{'s' if size != 1 else ''}"
-    units = ("kB", "MB", "GB", "TB", "PB")
+    units = ("kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
     value, index = size / 1000, 0
     while value >= 1000 and index < len(units) - 1:
         value, index = value / 1000, index + 1
