@@ -231,6 +231,8 @@ def rotate(session: Session, settings: Settings, old: Token) -> dict:
         roots=[scope_syntax.Scope(name) for name in old.scope.split()],
         offline=True,
         dependent_scope=old.dependent_scope,
+        # Kept through rotations, so a replayed code still revokes the whole grant.
+        code_digest=old.code_digest,
     )
     old.refresh_digest = None
     return entry

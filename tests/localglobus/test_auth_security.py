@@ -207,3 +207,30 @@ def test_user_add_prints_the_generated_password_that_then_signs_in(localglobus):
     assert "code" in browser.code_from(response)
     again = localglobus.cli("user", "add", "grace", check=False)
     assert again.returncode == 1
+
+
+def test_a_consent_page_shown_before_another_sign_in_no_longer_gives_a_code(
+    localglobus, auth_browser
+):
+    portal = localglobus.portal_client
+    query = {
+        "client_id": portal["client_id"],
+        "redirect_uri": portal["redirect_uris"][0],
+        "scope": "openid",
+        "response_type": "code",
+        "prompt": "login",
+    }
+    url = localglobus.base_url + "v2/oauth2/authorize?" + urlencode(query)
+    first = auth_browser.session.get(url)
+    consent_as_researcher = auth_browser.follow(
+        auth_browser.submit(first, username="researcher", password=DEMO_PASSWORD)
+    )
+    second = auth_browser.session.get(url)
+    auth_browser.submit(second, username="admin", password=DEMO_PASSWORD)
+
+    stale = auth_browser.submit(consent_as_researcher, decision="allow")
+
+    # Each sign-in starts a new session with a new form token: the page shown to
+    # researcher cannot approve on admin's behalf.
+    assert stale.status_code == 400
+    assert "Location" not in stale.headers
