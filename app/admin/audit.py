@@ -69,6 +69,8 @@ def _describe(error: Exception) -> str:
 
 @dataclass
 class AuditFilters:
+    """What the audit page filters on; None means any."""
+
     collection_id: str | None = None
     action: str | None = None
     actor: str | None = None
@@ -79,16 +81,20 @@ class AuditFilters:
 
 @dataclass
 class AuditPage:
+    """One page of entries, newest first, with the total count."""
+
     entries: list[AuditEntry]
     page: int
     total: int
 
     @property
     def has_previous(self) -> bool:
+        """A newer page exists."""
         return self.page > 1
 
     @property
     def has_next(self) -> bool:
+        """An older page exists."""
         return self.page * PER_PAGE < self.total
 
 

@@ -73,6 +73,7 @@ def _future(form, field) -> None:
 
 class _PrincipalMixin:
     def validate_principal(self, field) -> None:
+        """A person or a group needs a value; a group id is a UUID."""
         kind = self.principal_type.data
         value = (field.data or "").strip()
         field.data = value
@@ -106,6 +107,7 @@ class RuleForm(_PrincipalMixin, FlaskForm):
     )
 
     def validate_permissions(self, field) -> None:
+        """rw for anonymous only when FERRY_ALLOW_ANONYMOUS_WRITE is set."""
         if (
             field.data == "rw"
             and self.principal_type.data == "anonymous"
@@ -167,7 +169,7 @@ class ActivityFilterForm(FlaskForm):
     )
 
     def validate_paused(self, field) -> None:
-        # Globus only filters on is_paused among running tasks.
+        """Globus filters is_paused among running tasks only."""
         if field.data and set(self.status.data or ()) - {"ACTIVE", "INACTIVE"}:
             raise ValidationError("Paused applies to active or inactive tasks only.")
 

@@ -54,6 +54,7 @@ class AuditEntry(Base):
 
     @property
     def action_label(self) -> str:
+        """The action as the audit page reads it."""
         return ACTIONS.get(self.action, self.action)
 
     def __repr__(self) -> str:

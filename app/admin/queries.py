@@ -69,6 +69,7 @@ def find_access_rule(actor, collection: Collection, rule_id: str) -> AccessRule:
 
 
 def roles(actor, collection: Collection) -> list[Role]:
+    """The collection's role assignments, people named."""
     return admin.attach_identities(actor.id, admin.list_roles(actor.id, collection.id))
 
 
@@ -140,6 +141,7 @@ class FolderPicker:
 
     @property
     def parent(self) -> str | None:
+        """The folder above, or None at the root."""
         if self.path == "/":
             return None
         return self.path.rstrip("/").rsplit("/", 1)[0] + "/"

@@ -6,16 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.globus.types import parse_globus_time
+
 ROLE_NAMES = ("administrator", "access_manager", "activity_manager", "activity_monitor")
 
 
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def request_id_of(response) -> str | None:
+    """Globus's request id for a response: in result documents, else in a header."""
     data = response.data if isinstance(response.data, dict) else {}
     return data.get("request_id") or response.headers.get("X-Request-Id")
 
@@ -32,6 +29,7 @@ class Identity:
 
     @classmethod
     def from_api(cls, doc: dict) -> Identity:
+        """Build from an identities document (A.7)."""
         return cls(
             id=doc["id"],
             username=doc.get("username") or "",
@@ -42,11 +40,14 @@ class Identity:
 
     @property
     def display(self) -> str:
+        """ "Name (username)", or the username alone."""
         return f"{self.name} ({self.username})" if self.name else self.username
 
 
 @dataclass
 class _Principal:
+    """Who a rule or role is about (identity, group, all signed-in users, anyone)."""
+
     principal_type: str
     principal: str
     identity: Identity | None = field(default=None, kw_only=True)
@@ -82,6 +83,7 @@ class AccessRule(_Principal):
 
     @classmethod
     def from_api(cls, doc: dict) -> AccessRule:
+        """Build from an access document (B.10)."""
         rule_id = doc.get("id")
         return cls(
             principal_type=doc.get("principal_type") or "",
@@ -89,8 +91,8 @@ class AccessRule(_Principal):
             id=str(rule_id) if rule_id is not None else None,
             path=doc.get("path") or "/",
             permissions=doc.get("permissions") or "r",
-            create_time=parse_time(doc.get("create_time")),
-            expiration_date=parse_time(doc.get("expiration_date")),
+            create_time=parse_globus_time(doc.get("create_time")),
+            expiration_date=parse_globus_time(doc.get("expiration_date")),
             notify_email=doc.get("notify_email"),
             notify_message=doc.get("notify_message"),
             role_id=doc.get("role_id"),
@@ -99,6 +101,7 @@ class AccessRule(_Principal):
 
     @property
     def is_editable(self) -> bool:
+        """Explicit rules only: implicit rows come from roles."""
         return self.id is not None
 
     def snapshot(self) -> dict:
@@ -123,6 +126,7 @@ class Role(_Principal):
 
     @classmethod
     def from_api(cls, doc: dict) -> Role:
+        """Build from a role document (B.11)."""
         return cls(
             principal_type=doc.get("principal_type") or "",
             principal=doc.get("principal") or "",
@@ -132,9 +136,11 @@ class Role(_Principal):
 
     @property
     def role_label(self) -> str:
+        """ "access manager" for access_manager."""
         return self.role.replace("_", " ")
 
     def snapshot(self) -> dict:
+        """What the audit log keeps of the role (before/after)."""
         return {
             "id": self.id,
             "principal_type": self.principal_type,

@@ -24,6 +24,7 @@ class MonitoredTask(Task):
 
     @classmethod
     def from_api(cls, doc: dict) -> MonitoredTask:
+        """A Task, plus the owner the endpoint manager reports."""
         task = super().from_api(doc)
         return dataclasses.replace(
             task,
@@ -33,6 +34,7 @@ class MonitoredTask(Task):
 
     @property
     def is_running(self) -> bool:
+        """ACTIVE or INACTIVE: an admin may still cancel it."""
         return self.status in ("ACTIVE", "INACTIVE")
 
     def touches(self, collection_id: str) -> bool:
