@@ -44,6 +44,30 @@ def _int(doc: dict, key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
+# Task counters: attribute -> field of the task document (B.8); missing ones read as 0.
+COUNTERS = {
+    "files": "files",
+    "directories": "directories",
+    "files_transferred": "files_transferred",
+    "files_skipped": "files_skipped",
+    "bytes_transferred": "bytes_transferred",
+    "bytes_checksummed": "bytes_checksummed",
+    "bytes_per_second": "effective_bytes_per_second",
+    "faults": "faults",
+    "subtasks_total": "subtasks_total",
+}
+_SUBTASKS_DONE = ("succeeded", "skipped_errors")
+# The options a transfer ran with, as the task page names them.
+OPTIONS = {
+    "verify_checksum": "Verify checksum",
+    "preserve_timestamp": "Preserve timestamps",
+    "encrypt_data": "Encrypt",
+    "delete_destination_extra": "Delete extra files at the destination",
+    "skip_source_errors": "Skip source errors",
+    "fail_on_quota_errors": "Fail on quota errors",
+}
+
+
 @dataclass(frozen=True)
 class Task:
     """A Transfer task (TRANSFER or DELETE) as `GET /task/<id>` and `task_list` send it."""
@@ -76,21 +100,12 @@ class Task:
     canceled_by_admin: str | None = None
     canceled_by_admin_message: str | None = None
     sync_level: int | None = None
-    verify_checksum: bool | None = None
-    encrypt_data: bool | None = None
-    preserve_timestamp: bool | None = None
-    delete_destination_extra: bool | None = None
-    skip_source_errors: bool | None = None
-    fail_on_quota_errors: bool | None = None
+    options: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_api(cls, doc: dict) -> Task:
-        """Build from a task document; missing counters read as 0."""
-        done = sum(
-            _int(doc, f"subtasks_{k}")
-            for k in ("succeeded", "failed", "canceled", "expired", "skipped_errors")
-        )
+        """Build from a task document."""
         return cls(
             task_id=str(doc.get("task_id", "")),
             type=doc.get("type") or "TRANSFER",
@@ -104,16 +119,8 @@ class Task:
             request_time=parse_time(doc.get("request_time")),
             completion_time=parse_time(doc.get("completion_time")),
             deadline=parse_time(doc.get("deadline")),
-            files=_int(doc, "files"),
-            directories=_int(doc, "directories"),
-            files_transferred=_int(doc, "files_transferred"),
-            files_skipped=_int(doc, "files_skipped"),
-            bytes_transferred=_int(doc, "bytes_transferred"),
-            bytes_checksummed=_int(doc, "bytes_checksummed"),
-            bytes_per_second=_int(doc, "effective_bytes_per_second"),
-            faults=_int(doc, "faults"),
-            subtasks_total=_int(doc, "subtasks_total"),
-            subtasks_done=done,
+            **{name: _int(doc, key) for name, key in COUNTERS.items()},
+            subtasks_done=sum(_int(doc, f"subtasks_{k}") for k in _SUBTASKS_DONE),
             is_paused=bool(doc.get("is_paused")),
             nice_status=doc.get("nice_status"),
             nice_status_description=doc.get("nice_status_short_description"),
@@ -121,12 +128,7 @@ class Task:
             canceled_by_admin=doc.get("canceled_by_admin"),
             canceled_by_admin_message=doc.get("canceled_by_admin_message"),
             sync_level=doc.get("sync_level"),
-            verify_checksum=doc.get("verify_checksum"),
-            encrypt_data=doc.get("encrypt_data"),
-            preserve_timestamp=doc.get("preserve_timestamp"),
-            delete_destination_extra=doc.get("delete_destination_extra"),
-            skip_source_errors=doc.get("skip_source_errors"),
-            fail_on_quota_errors=doc.get("fail_on_quota_errors"),
+            options={key: doc.get(key) for key in OPTIONS},
             raw=doc,
         )
 
@@ -149,6 +151,8 @@ class Task:
             return "Paused"
         if self.status == "ACTIVE" and self.nice_status == "Queued":
             return "Queued"
+        if self.status == "FAILED" and (self.fatal_error or {}).get("code") == "CANCELED":
+            return "Canceled"
         return STATUS_LABELS.get(self.status, self.status.title())
 
     @property
@@ -165,14 +169,15 @@ class Task:
 
     @property
     def percent_done(self) -> int | None:
-        """0..100 once Globus knows how much there is; None while it does not."""
+        """0..100 of the work done, once Globus knows how much there is; None before.
+        Files for a transfer (the counters a person recognises), subtasks for a delete."""
         if self.status == "SUCCEEDED":
             return 100
-        if self.subtasks_total > 0:
-            return min(100, self.subtasks_done * 100 // self.subtasks_total)
-        if self.files > 0:
+        if self.is_transfer and self.files > 0:
             done = self.files_transferred + self.files_skipped
             return min(100, done * 100 // self.files)
+        if self.subtasks_total > 0:
+            return min(100, self.subtasks_done * 100 // self.subtasks_total)
         return None
 
     @property
@@ -218,19 +223,11 @@ class Task:
         """(name, value) pairs for the options a transfer ran with."""
         if not self.is_transfer:
             return []
-
-        def yes_no(value: bool | None) -> str:
-            return "—" if value is None else ("yes" if value else "no")
-
-        return [
-            ("Sync level", self.sync_level_display),
-            ("Verify checksum", yes_no(self.verify_checksum)),
-            ("Preserve timestamps", yes_no(self.preserve_timestamp)),
-            ("Encrypt", yes_no(self.encrypt_data)),
-            ("Delete extra files at the destination", yes_no(self.delete_destination_extra)),
-            ("Skip source errors", yes_no(self.skip_source_errors)),
-            ("Fail on quota errors", yes_no(self.fail_on_quota_errors)),
-        ]
+        shown = [("Sync level", self.sync_level_display)]
+        for key, name in OPTIONS.items():
+            value = self.options.get(key)
+            shown.append((name, "—" if value is None else ("yes" if value else "no")))
+        return shown
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ from app.transfers import validation as v
 
 PAGE_SIZE = 25
 EVENTS_PAGE_SIZE = 20
+# The task page previews this many transferred files and skipped errors; their own pages
+# show Globus's whole pages (up to 1000 each) with marker paging.
+PREVIEW = 10
 STATUSES = ("ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED")
 TYPES = ("TRANSFER", "DELETE")
 # task_list paging stops at 1000 results (LimitOffsetTotalPaginator, reference B.0).
@@ -93,16 +96,9 @@ def get_task(user_id: int, task_id: str) -> Task:
         return globus_tasks.get_task(user_id, task_id)
 
 
-def task_detail(
-    user_id: int,
-    task_id: str,
-    *,
-    events_offset: int = 0,
-    ok_marker: str | None = None,
-    skip_marker: str | None = None,
-) -> TaskDetail:
-    """The task, a page of its events, of its transferred files and of its skipped
-    errors, and why it is paused when it is."""
+def task_detail(user_id: int, task_id: str, *, events_offset: int = 0) -> TaskDetail:
+    """The task, a page of its events, the first transferred files and skipped errors,
+    and why it is paused when it is."""
     task = get_task(user_id, task_id)
     with _own_task():
         events = globus_tasks.task_event_list(
@@ -110,11 +106,25 @@ def task_detail(
         )
         successes = skipped = pause = None
         if task.is_transfer:
-            successes = globus_tasks.task_successful_transfers(user_id, task_id, marker=ok_marker)
-            skipped = globus_tasks.task_skipped_errors(user_id, task_id, marker=skip_marker)
+            successes = globus_tasks.task_successful_transfers(user_id, task_id)
+            skipped = globus_tasks.task_skipped_errors(user_id, task_id)
         if task.is_paused or task.status == "INACTIVE":
             pause = globus_tasks.task_pause_info(user_id, task_id)
     return TaskDetail(task, events, successes, skipped, pause)
+
+
+def task_files(user_id: int, task_id: str, kind: str, marker: str | None) -> MarkerPage:
+    """One page of the task's transferred files (kind "transferred") or skipped errors."""
+    _check_task_id(task_id)
+    if marker is not None and not marker.isdigit():
+        raise BadInput("That page marker is not valid.")
+    read = (
+        globus_tasks.task_successful_transfers
+        if kind == "transferred"
+        else globus_tasks.task_skipped_errors
+    )
+    with _own_task():
+        return read(user_id, task_id, marker=marker)
 
 
 def cancel_task(user_id: int, task_id: str) -> str:

@@ -24,13 +24,8 @@ def list_tasks():
 @bp.get("/<task_id>")
 def detail(task_id: str):
     """A task: status, progress, counts, options, events, files, pause information."""
-    detail = service.task_detail(
-        g.user.id,
-        task_id,
-        events_offset=request.args.get("events_offset", 0, type=int),
-        ok_marker=request.args.get("ok_marker") or None,
-        skip_marker=request.args.get("skip_marker") or None,
-    )
+    events_offset = request.args.get("events_offset", 0, type=int)
+    detail = service.task_detail(g.user.id, task_id, events_offset=events_offset)
     edit = TaskEditForm(data={"label": detail.task.label, "deadline": detail.task.deadline})
     return _render_detail(detail, edit)
 
@@ -40,6 +35,15 @@ def progress(task_id: str):
     """The progress fragment the task page polls while the task runs (htmx)."""
     task = service.get_task(g.user.id, task_id)
     return render_template("tasks/_progress.html", task=task)
+
+
+@bp.get("/<task_id>/<any(transferred, skipped):kind>")
+def files(task_id: str, kind: str):
+    """All transferred files, or all skipped errors, of a task, a page at a time."""
+    marker = request.args.get("marker") or None
+    page = service.task_files(g.user.id, task_id, kind, marker)
+    task = service.get_task(g.user.id, task_id)
+    return render_template("tasks/files.html", task=task, kind=kind, page=page)
 
 
 @bp.post("/<task_id>/cancel")
@@ -64,6 +68,11 @@ def edit(task_id: str):
 
 def _render_detail(detail: service.TaskDetail, edit: TaskEditForm, status: int = 200):
     page = render_template(
-        "tasks/detail.html", detail=detail, task=detail.task, edit=edit, cancel=CancelForm()
+        "tasks/detail.html",
+        detail=detail,
+        task=detail.task,
+        edit=edit,
+        cancel=CancelForm(),
+        preview=service.PREVIEW,
     )
     return page, status

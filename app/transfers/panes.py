@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.errors import BadInput, NotFound, PermissionDenied
+from app.errors import BadInput, ConsentRequired, NotFound, PermissionDenied
 from app.globus import collections as globus_collections
 from app.globus import files as globus_files
 from app.globus.types import Bookmark, Collection, Listing
@@ -172,17 +172,24 @@ def load_page(user_id: int, args) -> TransferPage:
     from app.transfers.service import new_submission_id
 
     kept = {k: args.get(k, "").strip() for k in PAGE_KEYS if args.get(k, "").strip()}
-    panes = [
-        load_pane(
-            user_id,
-            side,
-            collection_id=kept.get(side, ""),
-            path=kept.get(f"{side}_path", ""),
-            query=kept.get(f"{side}_q", ""),
-            offset=_int(kept.get(f"{side}_offset")),
-        )
-        for side in SIDES
-    ]
+    panes, scopes = [], []
+    for side in SIDES:
+        try:
+            panes.append(
+                load_pane(
+                    user_id,
+                    side,
+                    collection_id=kept.get(side, ""),
+                    path=kept.get(f"{side}_path", ""),
+                    query=kept.get(f"{side}_q", ""),
+                    offset=_int(kept.get(f"{side}_offset")),
+                )
+            )
+        except ConsentRequired as error:
+            # Both sides may need consent (two mapped collections): ask once for all.
+            scopes += [s for s in error.required_scopes if s not in scopes]
+    if scopes:
+        raise ConsentRequired("Missing required data_access consent", required_scopes=scopes)
     page = TransferPage(*panes, bookmarks=load_bookmarks(user_id), args=kept)
     if page.ready:
         page.submission_id = new_submission_id(user_id)

@@ -193,7 +193,7 @@ def test_recorded_failed_delete_task_explains_its_fatal_error(rsps):
     assert task.status == "FAILED" and task.status_display == "Failed"
     assert task.fatal_error is not None
     assert task.status_detail
-    assert task.percent_done == 100  # one subtask of one, failed: nothing left to do
+    assert task.percent_done == 0  # its one subtask failed: nothing was deleted
 
 
 def test_recorded_queued_delete_task_reads_queued(rsps):

@@ -196,3 +196,44 @@ def test_globus_unreachable_keeps_the_submission_pending_then_it_resumes(
     (row,) = rows(app, submission_id)
     assert (row.status, row.task_id) == ("submitted", task_id)
     assert tasks_labelled(client, form["label"][0]) == [task_id]
+
+
+def test_submit_delete_is_write_ahead_and_idempotent(app, client, collections):
+    from app.models import User
+    from app.transfers import service
+
+    lab = collections["Lab Storage"]
+    folder = unique("gone")
+    (lab.root / folder / "inner").mkdir(parents=True)
+    (lab.root / folder / "inner" / "a.txt").write_text("a\n")
+    with app.app_context():
+        user_id = db.session.scalars(select(User.id).where(User.username == "researcher")).one()
+        submission_id = service.new_submission_id(user_id)
+        first = service.submit_delete(
+            user_id, lab.id, [f"/{folder}/"], True, label=folder, submission_id=submission_id
+        )
+        again = service.submit_delete(
+            user_id, lab.id, [f"/{folder}/"], True, label=folder, submission_id=submission_id
+        )
+        assert (first.task_id, first.kind, first.status) == (again.task_id, "delete", "submitted")
+        assert first.document["DATA"] == [{"DATA_TYPE": "delete_item", "path": f"/{folder}/"}]
+        assert first.document["interpret_globs"] is False
+    assert len(rows(app, submission_id)) == 1
+    wait_for_task(client, first.task_id)
+    assert not (lab.root / folder).exists()
+    assert tasks_labelled(client, folder) == [first.task_id]
+
+
+@pytest.mark.parametrize("path", ["relative/path", "/with\nnewline", "/back\\slash", ""])
+def test_submit_delete_refuses_bad_paths_before_globus(app, client, collections, path):
+    from app.errors import BadInput
+    from app.models import User
+    from app.transfers import service
+
+    with app.app_context():
+        user_id = db.session.scalars(select(User.id).where(User.username == "researcher")).one()
+        with pytest.raises(BadInput):
+            service.submit_delete(
+                user_id, collections["Lab Storage"].id, [path], False, submission_id=None
+            )
+        assert db.session.scalars(select(Submission)).all() == []

@@ -81,8 +81,32 @@ def test_task_page_updates_itself_until_the_task_succeeds(client, collections):
     assert f"/{label}/raw/run-001/measurements.csv" in done
     assert soup.select("table.events tbody tr")
     assert soup.find("form", class_="task-cancel") is None  # nothing left to cancel
+    assert soup.select_one(".task-status .badge").get_text() == "Succeeded"
     facts = {dt.get_text(): dt.find_next("dd").get_text() for dt in soup.select("dl.facts dt")}
     assert facts["Verify checksum"] == "yes" and facts["Sync level"] == "always transfer"
+
+
+def test_transferred_files_and_skipped_errors_have_their_own_pages(client, collections):
+    lab = collections["Lab Storage"]
+    folder = unique("several")
+    for i in range(12):
+        (lab.root / folder / "set" / f"f{i:02d}.txt").parent.mkdir(parents=True, exist_ok=True)
+        (lab.root / folder / "set" / f"f{i:02d}.txt").write_text(f"file {i}\n")
+    task_id, label = submit(client, collections, items=["set/"], src_path=f"/{folder}/")
+    wait_for_task(client, task_id)
+    detail = page(client.get(f"/tasks/{task_id}"))
+    assert len(detail.select("table.successful-transfers tbody tr")) == tasks_service.PREVIEW
+    more = detail.find("a", href=f"/tasks/{task_id}/transferred")
+    assert more is not None
+    full = page(client.get(more["href"]))
+    paths = [tr.find("td").get_text() for tr in full.select("table.successful-transfers tbody tr")]
+    assert sorted(paths) == [f"/{folder}/set/f{i:02d}.txt" for i in range(12)]
+    assert full.find("a", rel="next") is None
+    skipped = client.get(f"/tasks/{task_id}/skipped")
+    assert skipped.status_code == 200
+    assert "No files were skipped" in page(skipped).find("main").get_text()
+    assert client.get(f"/tasks/{task_id}/transferred?marker=x").status_code == 400
+    assert client.get(f"/tasks/{task_id}/other").status_code == 404
 
 
 def test_task_list_is_newest_first_with_status_type_label_and_dates(client, collections):
@@ -162,6 +186,7 @@ def test_cancel_a_long_transfer(client, collections, long_task):
     assert "cancel" in flash.get_text().lower()
     final = wait_for_task(client, task_id).find(id="task-progress")
     assert final["data-status"] == "FAILED" and not final.has_attr("hx-trigger")
+    assert final.select_one(".badge").get_text() == "Canceled"
     counts = {dd["data-count"]: int(dd.get_text()) for dd in final.select("dd[data-count]")}
     assert counts["files_transferred"] < LONG_FILES
     events = page(client.get(f"/tasks/{task_id}")).select("table.events tbody tr")
@@ -204,6 +229,7 @@ def test_someone_elses_task_is_not_found(app, client, collections, localglobus):
     csrf = csrf_token(other)
     assert other.get(f"/tasks/{task_id}").status_code == 404
     assert other.get(f"/tasks/{task_id}/progress").status_code == 404
+    assert other.get(f"/tasks/{task_id}/transferred").status_code == 404
     assert other.post(f"/tasks/{task_id}/cancel", data={"csrf_token": csrf}).status_code == 404
     edit = other.post(f"/tasks/{task_id}/edit", data={"csrf_token": csrf, "label": "mine"})
     assert edit.status_code == 404

@@ -315,3 +315,18 @@ def test_state_changing_routes_refuse_get_and_missing_csrf(client, demo_collecti
     assert client.get(f"/tasks/{sid}/edit").status_code == 405
     assert client.post("/transfers/", data={"submission_id": str(sid)}).status_code == 400
     assert client.post(f"/transfers/resume/{sid}").status_code == 400
+
+
+def test_both_panes_needing_consent_ask_for_it_once(client, localglobus):
+    collections = demo(localglobus)
+    lab, archive = collections["Lab Storage"], collections["Archive"]
+    username = unique("twopanes")
+    localglobus.cli("user", "add", username, "--password", localglobus.password)
+    sign_in(client, localglobus, username)
+    response = transfer_page(client, lab, "/data/", archive, "/")
+    assert response.status_code == 302
+    consent = query_of(response.headers["Location"])
+    assert sorted(s for s in consent["scope"] if lab.id in s or archive.id in s) == sorted(
+        [lab.data_access, archive.data_access]
+    )
+    assert consent["next"][0].startswith("/transfers/?")
