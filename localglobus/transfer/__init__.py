@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, request
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from localglobus.errors import TransferAPIError
 
@@ -28,17 +28,21 @@ def register(app: Flask) -> None:
 
 
 def _json_errors(app: Flask, bp) -> None:
-    """Unknown /v0.10 URLs never reach the blueprint's handlers: answer them with a
-    Transfer error document at the app level, and leave other paths to whichever 404
-    handler was there before."""
-    previous = app.error_handler_spec.get(None, {}).get(404, {}).get(NotFound)
+    """Unknown /v0.10 URLs and wrong methods never reach the blueprint's handlers: answer
+    them with a Transfer error document at the app level, and leave other paths to
+    whichever handler was there before."""
+    for status, exc_class, code in (
+        (404, NotFound, "ClientError.NotFound"),
+        (405, MethodNotAllowed, "ClientError.MethodNotAllowed"),
+    ):
+        previous = app.error_handler_spec.get(None, {}).get(status, {}).get(exc_class)
 
-    def not_found(exc):
-        if request.path.startswith("/v0.10/"):
-            return TransferAPIError(404, "ClientError.NotFound", exc.description).response()
-        return previous(exc) if previous else exc
+        def handler(exc, previous=previous, status=status, code=code):
+            if request.path.startswith("/v0.10/"):
+                return TransferAPIError(status, code, exc.description).response()
+            return previous(exc) if previous else exc
 
-    app.register_error_handler(404, not_found)
+        app.register_error_handler(status, handler)
 
 
 def start_engine(app: Flask) -> None:

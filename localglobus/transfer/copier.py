@@ -79,10 +79,11 @@ def _unchanged(level: int, src_fd: int, st, dst_path: str, algorithm: str) -> tu
     return same, 2 * st.st_size
 
 
-def _copy_plain(src: int, dst: int, progress, should_stop) -> int:
+def _copy_plain(src: int, dst: int, size: int, progress, should_stop) -> int:
     total = 0
     use_range = True
-    while True:
+    # Stop at the size seen by fstat: a small file then costs one copy call, not two.
+    while total < size or size == 0:
         if should_stop():
             raise Stopped
         try:
@@ -99,6 +100,7 @@ def _copy_plain(src: int, dst: int, progress, should_stop) -> int:
             return total
         total += n
         progress(n)
+    return total
 
 
 def _copy_hashing(src: int, dst: int, hsrc, hdst, progress, should_stop) -> int:
@@ -185,9 +187,17 @@ def copy_file(
 
 def _write_once(src, st, tmp_path, verify, algorithm, external, preserve, progress, should_stop):
     """Write the temporary copy; None when the destination digest did not match."""
-    _unlink(tmp_path)
     try:
-        dst = os.open(tmp_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        # O_TRUNC reuses a leftover of a killed run; O_NOFOLLOW refuses a planted symlink.
+        # The source's mode at creation, less the umask, as cp does (an fchmod costs a
+        # metadata write per file).
+        mode = stat_mod.S_IMODE(st.st_mode)
+        flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        try:
+            dst = os.open(tmp_path, flags, mode)
+        except PermissionError:
+            _unlink(tmp_path)  # a read-only leftover of a killed run
+            dst = os.open(tmp_path, flags, mode)
     except OSError as exc:
         raise classify(exc, "destination") from None
     ok = False
@@ -199,14 +209,13 @@ def _write_once(src, st, tmp_path, verify, algorithm, external, preserve, progre
             if hashing:
                 size = _copy_hashing(src, dst, hsrc, hdst, progress, should_stop)
             else:
-                size = _copy_plain(src, dst, progress, should_stop)
+                size = _copy_plain(src, dst, st.st_size, progress, should_stop)
         except OSError as exc:
             raise classify(exc, "destination") from None
         if external is not None and hsrc.hexdigest() != external:
             raise CopyError("VERIFY_CHECKSUM", "source does not match external_checksum", "source")
         if hdst is not None and hdst.hexdigest() != hsrc.hexdigest():
             return None
-        os.fchmod(dst, stat_mod.S_IMODE(st.st_mode))
         if preserve:
             os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
         ok = True

@@ -54,7 +54,7 @@ def test_deadline_expires_a_task(transfer_harness):
     lab = h.collections["Lab Storage"]
     engine = h.app.extensions["localglobus"].engine
     engine.stop()
-    soon = (datetime.now(UTC) + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S+00:00")
+    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
     sub = h.submit(
         "transfer",
         {
