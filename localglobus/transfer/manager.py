@@ -25,13 +25,8 @@ from localglobus.transfer.common import (
 )
 from localglobus.transfer.documents import endpoint_doc
 from localglobus.transfer.models import AdminCancel, Collection, Task
-from localglobus.transfer.tasks import (
-    event_list_doc,
-    pause_doc,
-    read_doc,
-    skipped_doc,
-    successful_doc,
-)
+from localglobus.transfer.taskdocs import event_list_doc, pause_doc, skipped_doc, successful_doc
+from localglobus.transfer.tasks import read_doc
 
 PAGE = 1000
 

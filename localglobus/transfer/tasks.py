@@ -15,28 +15,21 @@ from localglobus.transfer.common import (
     bp,
     caller,
     int_arg,
-    iso,
     naive,
     only_fields,
-    parse_time,
     result,
     state,
 )
 from localglobus.transfer.documents import task_doc
-from localglobus.transfer.models import SubmissionId, Task, TaskEvent, TaskFile
-
-MARKER_PAGE = 1000
-TASK_ORDER_FIELDS = {
-    "task_id": Task.id,
-    "type": Task.type,
-    "status": Task.status,
-    "label": Task.label,
-    "request_time": Task.request_time,
-    "completion_time": Task.completion_time,
-    "deadline": Task.deadline,
-    "source_endpoint_id": Task.source_id,
-    "destination_endpoint_id": Task.destination_id,
-}
+from localglobus.transfer.models import SubmissionId, Task
+from localglobus.transfer.taskdocs import (
+    event_list_doc,
+    pause_doc,
+    skipped_doc,
+    successful_doc,
+    task_filters,
+    task_order,
+)
 
 
 def own_task(session: Session, task_id: str, owner_id: str) -> Task:
@@ -113,63 +106,6 @@ def delete():
     return _accepted(task, created, "delete")
 
 
-def _time_range(column, value: str):
-    start, _, end = value.partition(",")
-    clauses = []
-    if start.strip():
-        clauses.append(column >= naive(parse_time(start, "filter")))
-    if end.strip():
-        clauses.append(column <= naive(parse_time(end, "filter")))
-    return clauses
-
-
-def task_filters(raw: str | None) -> list:
-    """`filter=type:TRANSFER,DELETE/status:ACTIVE/label:~text/request_time:a,b`."""
-    clauses = []
-    for part in (raw or "").split("/"):
-        if not part:
-            continue
-        key, sep, value = part.partition(":")
-        if not sep:
-            raise bad_request(f"Invalid filter {part!r}")
-        values = [v for v in value.split(",") if v]
-        if key == "task_id":
-            clauses.append(Task.id.in_(values))
-        elif key in ("status", "type"):
-            clauses.append(getattr(Task, key).in_([v.upper() for v in values]))
-        elif key == "label":
-            clauses.append(_label_clause(value))
-        elif key in ("request_time", "completion_time"):
-            clauses.extend(_time_range(getattr(Task, key), value))
-        else:
-            raise bad_request(f"Unsupported filter field {key!r}")
-    return clauses
-
-
-def _label_clause(value: str):
-    if value.startswith("!~"):
-        return func.coalesce(Task.label, "").not_like(f"%{value[2:]}%")
-    if value.startswith("~"):
-        return Task.label.like(f"%{value[1:]}%")
-    if value.startswith("!"):
-        return func.coalesce(Task.label, "") != value[1:]
-    return Task.label == (value[1:] if value.startswith("=") else value)
-
-
-def task_order(raw: str | None) -> list:
-    order = []
-    for part in (raw or "request_time DESC").split(","):
-        words = part.split()
-        if not words:
-            continue
-        column = TASK_ORDER_FIELDS.get(words[0])
-        direction = words[1].upper() if len(words) > 1 else "ASC"
-        if column is None or direction not in ("ASC", "DESC"):
-            raise bad_request(f"Invalid orderby {part.strip()!r}")
-        order.append(column.desc() if direction == "DESC" else column.asc())
-    return order + [Task.id]
-
-
 @bp.get("/task_list")
 def task_list():
     who = caller()
@@ -240,114 +176,6 @@ def cancel_result(task_id: str, by_admin: str | None = None, message: str = ""):
     if code == "TaskComplete":
         return result("TaskComplete", "The task completed before the cancel request was processed.")
     return result("Canceled", "The task has been cancelled successfully.")
-
-
-def event_list_doc(session: Session, task_id: str) -> dict:
-    limit = int_arg("limit", 10, 1, 1000)
-    offset = int_arg("offset", 0, 0)
-    where = [TaskEvent.task_id == task_id]
-    raw = request.args.get("filter") or ""
-    if raw.startswith("is_error:"):
-        where.append(TaskEvent.is_error.is_(raw.endswith("1") or raw.endswith("true")))
-    total = session.scalar(select(func.count()).select_from(TaskEvent).where(*where))
-    events = session.scalars(
-        select(TaskEvent)
-        .where(*where)
-        .order_by(TaskEvent.time.desc(), TaskEvent.id.desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    data = [
-        {
-            "DATA_TYPE": "event",
-            "code": e.code,
-            "description": e.description,
-            "details": e.details,
-            "is_error": e.is_error,
-            "time": iso(e.time),
-        }
-        for e in events
-    ]
-    return {
-        "DATA_TYPE": "event_list",
-        "DATA": data,
-        "length": len(data),
-        "limit": limit,
-        "offset": offset,
-        "total": total,
-    }
-
-
-def _marker_rows(session: Session, task_id: str, states: tuple, kinds: tuple | None):
-    marker = int_arg("marker", 0, 0)
-    where = [TaskFile.task_id == task_id, TaskFile.state.in_(states), TaskFile.seq >= marker]
-    if kinds:
-        where.append(TaskFile.kind.in_(kinds))
-    rows = session.scalars(
-        select(TaskFile).where(*where).order_by(TaskFile.seq).limit(MARKER_PAGE + 1)
-    ).all()
-    next_marker = rows[MARKER_PAGE].seq if len(rows) > MARKER_PAGE else None
-    return marker, rows[:MARKER_PAGE], next_marker
-
-
-def successful_doc(session: Session, task_id: str) -> dict:
-    marker, rows, next_marker = _marker_rows(session, task_id, ("done",), ("file", "link"))
-    data = [
-        {
-            "DATA_TYPE": "successful_transfer",
-            "source_path": r.source_path,
-            "destination_path": r.destination_path,
-            "checksum": r.checksum,
-            "checksum_algorithm": r.checksum_algorithm,
-            "size": r.size,
-            "dynamic": False,
-        }
-        for r in rows
-    ]
-    return {
-        "DATA_TYPE": "successful_transfers",
-        "marker": marker,
-        "next_marker": next_marker,
-        "DATA": data,
-    }
-
-
-def skipped_doc(session: Session, task_id: str) -> dict:
-    marker, rows, next_marker = _marker_rows(session, task_id, ("skipped",), None)
-    data = [
-        {
-            "DATA_TYPE": "skipped_error",
-            "checksum_algorithm": r.checksum_algorithm,
-            "destination_path": r.destination_path,
-            "error_code": r.error_code,
-            "error_details": r.error_details,
-            "error_time": iso(r.error_time),
-            "external_checksum": r.external_checksum,
-            "is_delete_destination_extra": r.kind == "extra",
-            "is_directory": r.kind == "dir",
-            "is_symlink": r.kind == "symlink",
-            "source_path": r.source_path,
-        }
-        for r in rows
-    ]
-    return {
-        "DATA_TYPE": "skipped_errors",
-        "marker": marker,
-        "next_marker": next_marker,
-        "DATA": data,
-    }
-
-
-def pause_doc() -> dict:
-    """localglobus has no pause rules."""
-    return {
-        "DATA_TYPE": "pause_info_limited",
-        "pause_rules": [],
-        "source_pause_message": None,
-        "destination_pause_message": None,
-        "source_pause_message_share": None,
-        "destination_pause_message_share": None,
-    }
 
 
 @bp.get("/task/<task_id>/event_list")
