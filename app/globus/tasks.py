@@ -32,8 +32,12 @@ log = logging.getLogger(__name__)
 # "Duplicate" with the original task. globus-sdk retries network errors too, but only
 # within one call; these attempts come on top, so a task is never left unrecorded
 # because of a short network blip.
+# A Globus that hangs rather than resets already costs the SDK's attempts their full
+# timeouts: past SUBMIT_BUDGET seconds no new attempt starts, so no worker hangs long;
+# the submission stays pending and the user can resume it.
 SUBMIT_ATTEMPTS = 3
 SUBMIT_BACKOFF = 0.5
+SUBMIT_BUDGET = 15.0
 
 
 def get_submission_id(user_id: int) -> str:
@@ -57,11 +61,12 @@ def _submit(user_id: int, kind: str, document: dict[str, Any]) -> SubmitResult:
         raise ValueError("a submission needs its submission_id before it is sent")
     tc = client.transfer_client(user_id)
     send = tc.submit_transfer if kind == "transfer" else tc.submit_delete
+    started = time.monotonic()
     for attempt in range(1, SUBMIT_ATTEMPTS + 1):
         try:
             response = send(dict(document))
         except globus_sdk.NetworkError as error:
-            if attempt == SUBMIT_ATTEMPTS:
+            if attempt == SUBMIT_ATTEMPTS or time.monotonic() - started > SUBMIT_BUDGET:
                 raise map_globus_error(error) from error
             log.warning(
                 "submit %s %s: %s, retrying with the same submission_id (attempt %d)",

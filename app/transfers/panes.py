@@ -130,6 +130,7 @@ class TransferPage:
     bookmarks: list[Bookmark] = field(default_factory=list)
     submission_id: str | None = None
     args: dict[str, str] = field(default_factory=dict)
+    pending: list = field(default_factory=list)  # Submissions not yet at Globus
 
     @property
     def panes(self) -> list[Pane]:
@@ -169,7 +170,7 @@ class TransferPage:
 
 def load_page(user_id: int, args) -> TransferPage:
     """Read the panes named by the query string; mint a submission_id for the form."""
-    from app.transfers.service import new_submission_id
+    from app.transfers.service import new_submission_id, pending_submissions
 
     kept = {k: args.get(k, "").strip() for k in PAGE_KEYS if args.get(k, "").strip()}
     panes, scopes = [], []
@@ -191,6 +192,7 @@ def load_page(user_id: int, args) -> TransferPage:
     if scopes:
         raise ConsentRequired("Missing required data_access consent", required_scopes=scopes)
     page = TransferPage(*panes, bookmarks=load_bookmarks(user_id), args=kept)
+    page.pending = pending_submissions(user_id)
     if page.ready:
         page.submission_id = new_submission_id(user_id)
     return page

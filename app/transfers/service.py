@@ -22,7 +22,7 @@ from app.errors import (
 from app.extensions import db
 from app.globus import tasks as globus_tasks
 from app.transfers import validation as v
-from app.transfers.models import FAILED, SUBMITTED, Submission
+from app.transfers.models import FAILED, PENDING, SUBMITTED, Submission
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,18 @@ def resume_submission(user_id: int, submission_id: str) -> Submission:
     """Send a pending submission again with its stored document and submission_id
     (after a consent round trip, a timeout or an outage)."""
     return _send(get_submission(user_id, submission_id))
+
+
+def pending_submissions(user_id: int, limit: int = 5) -> list[Submission]:
+    """The user's submissions that have not reached Globus yet (consent, outage), newest
+    first, so that the transfer page can offer to resume them."""
+    query = (
+        select(Submission)
+        .where(Submission.user_id == user_id, Submission.status == PENDING)
+        .order_by(Submission.created_at.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
 
 
 def get_submission(user_id: int, submission_id: str) -> Submission:

@@ -340,3 +340,11 @@ def test_pause_info_collects_messages_and_rules(rsps):
     info = tasks.task_pause_info(7, task_id)
     assert info.messages == ["Disk replacement"] and info.rules == ["Maintenance"]
     assert not info.is_empty
+
+
+def test_submit_starts_no_new_attempt_past_its_time_budget(rsps, monkeypatch):
+    monkeypatch.setattr(tasks, "SUBMIT_BUDGET", 0)
+    rsps.add(responses.POST, f"{TRANSFER}/v0.10/transfer", body=requests.ReadTimeout("slow"))
+    with pytest.raises(GlobusUnavailable):
+        tasks.submit_transfer(7, transfer_document())
+    assert len(rsps.calls) == 1

@@ -187,6 +187,10 @@ def test_globus_unreachable_keeps_the_submission_pending_then_it_resumes(
 
     wire.before_submit = lambda request: None
     submission_id = form["submission_id"][0]
+    # The transfer page offers to resume it.
+    offered = page(client.get("/transfers/")).select("section.pending a")
+    assert [a["href"] for a in offered] == [f"/transfers/resume/{submission_id}"]
+    assert offered[0].get_text() == form["label"][0]
     confirm = client.get(f"/transfers/resume/{submission_id}")
     assert confirm.status_code == 200
     resume = page(confirm).find("main").find("form", attrs={"method": "post"})
@@ -196,6 +200,7 @@ def test_globus_unreachable_keeps_the_submission_pending_then_it_resumes(
     (row,) = rows(app, submission_id)
     assert (row.status, row.task_id) == ("submitted", task_id)
     assert tasks_labelled(client, form["label"][0]) == [task_id]
+    assert not page(client.get("/transfers/")).select("section.pending")
 
 
 def test_submit_delete_is_write_ahead_and_idempotent(app, client, collections):

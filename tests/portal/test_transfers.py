@@ -330,3 +330,34 @@ def test_both_panes_needing_consent_ask_for_it_once(client, localglobus):
         [lab.data_access, archive.data_access]
     )
     assert consent["next"][0].startswith("/transfers/?")
+
+
+def test_each_pane_chooses_a_collection_by_search_or_bookmark(app, client, demo_collections):
+    from app.globus import collections as globus_collections
+
+    lab, archive = demo_collections["Lab Storage"], demo_collections["Archive"]
+    soup = page(client.get("/transfers/?src_q=Archive"))
+    results = soup.find(id="pane-src").select(".search-results a")
+    assert any(
+        a.get_text() == "Archive" and query_of(a["href"])["src"] == [archive.id] for a in results
+    )
+    assert (
+        soup.find(id="pane-src").find("form", role="search").find("label", attrs={"for": "src_q"})
+    )
+
+    name = unique("bm")
+    with app.app_context():
+        user_id = db.session.scalars(select(User.id).where(User.username == "researcher")).one()
+        globus_collections.create_bookmark(user_id, collection_id=lab.id, path="/data/", name=name)
+    soup = page(client.get(f"/transfers/?dst={archive.id}&dst_path=/"))
+    for side in ("src", "dst"):
+        link = next(
+            a for a in soup.find(id=f"pane-{side}").select(".bookmarks a") if a.get_text() == name
+        )
+        chosen = query_of(link["href"])
+        assert chosen[side] == [lab.id] and chosen[f"{side}_path"] == ["/data/"]
+    # Choosing on one side keeps the other side as it was.
+    src_link = next(
+        a for a in soup.find(id="pane-src").select(".bookmarks a") if a.get_text() == name
+    )
+    assert query_of(src_link["href"])["dst"] == [archive.id]
