@@ -3,6 +3,7 @@ and Transfer (`/v0.10/...`) on one origin, as globus-sdk allows (reference C.1).
 
 from __future__ import annotations
 
+import os
 import secrets
 
 from flask import Flask
@@ -52,6 +53,8 @@ def _secret_key(settings: Settings) -> str:
     """A signing key for localglobus's own login-page session, made once and kept."""
     path = settings.home / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        # Created 0600 so the key is never readable by others, even for a moment.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
     return path.read_text().strip()

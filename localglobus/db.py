@@ -36,6 +36,9 @@ def new_id() -> str:
 def make_engine(path: Path) -> Engine:
     """An engine on the state file; WAL so the task engine's writes don't block readers."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    # The state holds password hashes and token digests: readable by its owner only.
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
     engine = create_engine(
         f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
     )

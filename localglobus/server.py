@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 
 from werkzeug.serving import make_server
 
@@ -18,13 +17,12 @@ def serve(settings: Settings) -> None:
     app = create_app(settings)
     server = make_server(settings.host, settings.port, app, threaded=True)
 
-    def _stop(*_args):
-        state = app.extensions["localglobus"]
-        if state.engine is not None:
-            state.engine.stop()
-        server.shutdown()
+    def _terminate(*_args):
+        # serve_forever() runs on this (main) thread: calling server.shutdown() here would
+        # wait for the loop it interrupts and hang. Leave the loop the way Ctrl-C does.
+        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, lambda *a: (_stop(), sys.exit(0)))
+    signal.signal(signal.SIGTERM, _terminate)
     print(f"localglobus listening on {settings.base_url} (state in {settings.home})", flush=True)
     try:
         server.serve_forever()
@@ -34,3 +32,4 @@ def serve(settings: Settings) -> None:
         state = app.extensions["localglobus"]
         if state.engine is not None:
             state.engine.stop()
+        server.server_close()
