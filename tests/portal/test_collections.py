@@ -300,3 +300,26 @@ def no_globus_later(monkeypatch):
         return calls
 
     return start
+
+
+def test_text_from_globus_is_escaped(researcher, localglobus):
+    from localglobus.db import Database
+    from localglobus.transfer.commands import create_collection
+    from localglobus.transfer.models import Collection
+
+    cid = str(uuid.uuid5(uuid.NAMESPACE_URL, "ferry-escaping-probe"))
+    db = Database(localglobus.home / "localglobus.db")
+    with db.session() as session:
+        if session.get(Collection, cid) is None:
+            create_collection(
+                session,
+                "Escaping <i>probe</i>",
+                root=str(localglobus.home / "paging-probe"),
+                collection_id=cid,
+                description="<script>alert(1)</script> & more",
+            )
+    soup = page(researcher.get(url("/collections/", q="Escaping")))
+    assert soup.find("i") is None and soup.find("script", string="alert(1)") is None
+    assert results(soup)[0]["description"] == "<script>alert(1)</script> & more"
+    detail = page(researcher.get(f"/collections/{cid}"))
+    assert detail.find("h1").get_text() == "Escaping <i>probe</i>"

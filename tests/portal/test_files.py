@@ -47,8 +47,19 @@ def get_through_consent(client, lg, target: str):
         back = client.get(globus_round_trip(step_up.headers["Location"], lg))
         assert back.status_code == 302
         assert back.headers["Location"] == target
+        forget_cached_csrf_token()
         response = client.get(target)
     return response
+
+
+def forget_cached_csrf_token() -> None:
+    """pytest-flask keeps one app context pushed for the whole test, so every test-client
+    request shares its `g`, where flask-wtf caches the CSRF token. The sign-in callback
+    gives the session a fresh one; drop the stale copy as a new request would."""
+    from flask import g, has_app_context
+
+    if has_app_context():
+        g.pop("csrf_token", None)
 
 
 def browse(client, lg, collection: str = LAB, **params):
@@ -110,6 +121,21 @@ def scratch(localglobus):
 
 
 @pytest.fixture
+def fresh_collection(localglobus):
+    """A new mapped collection nobody has consented to yet: (its id, its root on disk)."""
+    from localglobus.db import Database
+    from localglobus.transfer.commands import create_collection
+
+    root = localglobus.home / f"fresh-{uuid.uuid4().hex[:8]}"
+    root.mkdir()
+    (root / "inside.txt").write_text("hello")
+    with Database(localglobus.home / "localglobus.db").session() as session:
+        collection = create_collection(session, f"Fresh {root.name}", root=str(root))
+        collection_id = collection.id
+    return collection_id, root
+
+
+@pytest.fixture
 def no_globus(monkeypatch):
     """Record (and refuse) any call the boundary would make to Globus."""
     from app.globus import client as globus_client
@@ -129,12 +155,18 @@ def no_globus(monkeypatch):
 # -- browsing -------------------------------------------------------------------------
 
 
-def test_browse_goes_through_consent_then_lists_folders_first(client, localglobus):
+def test_browse_goes_through_consent_then_lists_folders_first(
+    client, localglobus, fresh_collection
+):
     sign_in(client, localglobus)
-    first = client.get(url("/files/", collection=LAB))
+    collection_id, _ = fresh_collection
+    first = client.get(url("/files/", collection=collection_id))
     assert first.status_code == 302
     assert first.headers["Location"].startswith("/auth/consent")
-    assert f"{LAB}/data_access" in parse_qs(urlsplit(first.headers["Location"]).query)["scope"][0]
+    scope = parse_qs(urlsplit(first.headers["Location"]).query)["scope"][0]
+    assert f"{collection_id}/data_access" in scope
+    fresh = page(browse(client, localglobus, collection_id))
+    assert row_names(fresh) == ["inside.txt"]
     soup = page(browse(client, localglobus, LAB))
     assert row_names(soup) == ["data", "large", "many", "shared", "README.txt"]
     assert soup.find("h1").get_text(strip=True) == "Files"
@@ -431,3 +463,40 @@ def test_delete_needs_a_selection(researcher, localglobus, scratch):
     response = researcher.get(url("/files/confirm-delete", collection=LAB, path=path))
     assert response.status_code == 400
     assert "Select at least one" in page(response).find(class_="error-message").get_text()
+
+
+def test_the_file_manager_links_to_a_transfer_from_this_folder(researcher, localglobus):
+    soup = page(browse(researcher, localglobus, path="/data/"))
+    link = soup.find("a", string="Transfer from here")
+    assert urlsplit(link["href"]).path == "/transfers/"
+    assert parse_qs(urlsplit(link["href"]).query) == {"src": [LAB], "src_path": ["/data/"]}
+    assert researcher.get(link["href"]).status_code == 200
+
+
+def test_an_action_that_needs_consent_goes_through_the_step_up_and_comes_back(
+    client, localglobus, fresh_collection
+):
+    collection_id, root = fresh_collection
+    sign_in(client, localglobus)
+    back_to = url("/files/", collection=collection_id, path="/")
+    form = {
+        "csrf_token": csrf_token(client),
+        "collection": collection_id,
+        "path": "/",
+        "name": "after-consent",
+        "return_to": back_to,
+    }
+    response = client.post("/files/mkdir", data=form)
+    assert response.status_code == 302
+    consent = urlsplit(response.headers["Location"])
+    assert consent.path == "/auth/consent"
+    assert parse_qs(consent.query)["next"] == [back_to]
+    assert not (root / "after-consent").exists()
+    step_up = client.get(response.headers["Location"])
+    landing = client.get(globus_round_trip(step_up.headers["Location"], localglobus))
+    assert landing.headers["Location"] == back_to
+    forget_cached_csrf_token()
+    assert row_names(page(client.get(back_to))) == ["inside.txt"]
+    again = client.post("/files/mkdir", data={**form, "csrf_token": csrf_token(client)})
+    assert again.status_code == 302
+    assert (root / "after-consent").is_dir()
