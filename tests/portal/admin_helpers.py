@@ -11,6 +11,8 @@ after a request, without going through the portal.
 
 from __future__ import annotations
 
+import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,19 +46,39 @@ ROLE_USERS = {
     "adm-actmanager": "activity_manager",
     "adm-accessmanager": "access_manager",
 }
-PLAIN_USERS = ("adm-norole", "adm-bystander")
+PLAIN_USERS = ("adm-norole", "adm-bystander", "adm-owner")
+
+
+# The admin tests' own OAuth client: localglobus records consents per (identity, client),
+# so what these direct calls consent to (Lab Storage's data_access) never leaks into what
+# other tests expect of the portal's client.
+TEST_CLIENT_ID = "ad0e7e57-0000-4000-8000-0000000000ad"
+TEST_CLIENT_SECRET = "ferry-admin-tests-secret"
+_CLIENT_ADDED: set[str] = set()  # localglobus homes where the client is registered
 
 
 def globus_tokens(lg, username: str) -> dict:
-    """Sign `username` in at localglobus with the portal's client, as a browser would,
+    """Sign `username` in at localglobus with the admin tests' client, as a browser would,
     and redeem the code directly: {resource server: token data}."""
-    portal = lg.portal_client
+    redirect_uri = lg.portal_base_url.rstrip("/") + "/auth/callback"
+    if str(lg.home) not in _CLIENT_ADDED:
+        _CLIENT_ADDED.add(str(lg.home))
+        lg.cli(
+            "client",
+            "add",
+            "Ferry admin tests",
+            "--id",
+            TEST_CLIENT_ID,
+            "--secret",
+            TEST_CLIENT_SECRET,
+            "--redirect-uri",
+            redirect_uri,
+            check=False,
+        )
     auth = globus_sdk.ConfidentialAppAuthClient(
-        client_id=portal["client_id"],
-        client_secret=portal["client_secret"],
-        base_url=lg.base_url,
+        client_id=TEST_CLIENT_ID, client_secret=TEST_CLIENT_SECRET, base_url=lg.base_url
     )
-    auth.oauth2_start_flow(lg.portal_base_url.rstrip("/") + "/auth/callback", SCOPES)
+    auth.oauth2_start_flow(redirect_uri, SCOPES)
     path = globus_round_trip(auth.oauth2_get_authorize_url(), lg, username)
     code = parse_qs(urlsplit(path).query)["code"][0]
     return auth.oauth2_exchange_code_for_tokens(code).by_resource_server
@@ -68,12 +90,20 @@ class World:
     shared_id: str = ""
     other_id: str = ""
     identities: dict[str, str] = field(default_factory=dict)  # username -> identity id
+    task_ids: list[str] = field(default_factory=list)
+    folders: set[str] = field(default_factory=set)
     _tokens: dict[str, dict] = field(default_factory=dict)
 
     def tokens(self, username: str) -> dict:
         if username not in self._tokens:
             self._tokens[username] = globus_tokens(self.lg, username)
         return self._tokens[username]
+
+    def owner_of(self, collection_id: str | None) -> globus_sdk.TransferClient:
+        """The administrator of the collection: admin for Shared Results, adm-owner for
+        the second share (so that admin's own collection list stays as other tests see
+        it)."""
+        return self.transfer("adm-owner" if collection_id == self.other_id else "admin")
 
     def transfer(self, username: str = "admin") -> globus_sdk.TransferClient:
         """A TransferClient acting as `username`, straight at localglobus."""
@@ -91,11 +121,13 @@ class World:
     # -- what Globus holds --------------------------------------------------------------
 
     def rules(self, collection_id: str | None = None) -> list[dict]:
-        data = self.transfer().endpoint_acl_list(collection_id or self.shared_id)["DATA"]
+        data = self.owner_of(collection_id).endpoint_acl_list(collection_id or self.shared_id)
+        data = data["DATA"]
         return sorted((dict(r) for r in data), key=lambda r: (str(r.get("id")), r["path"]))
 
     def roles(self, collection_id: str | None = None) -> list[dict]:
-        data = self.transfer().endpoint_role_list(collection_id or self.shared_id)["DATA"]
+        data = self.owner_of(collection_id).endpoint_role_list(collection_id or self.shared_id)
+        data = data["DATA"]
         return sorted((dict(r) for r in data), key=lambda r: r["id"])
 
     def snapshot(self) -> dict:
@@ -113,7 +145,7 @@ class World:
         self, path: str, username: str = "adm-bystander", permissions: str = "r", on=None
     ) -> str:
         """An access rule made directly at Globus as admin; answers its id."""
-        response = self.transfer().add_endpoint_acl_rule(
+        response = self.owner_of(on).add_endpoint_acl_rule(
             on or self.shared_id,
             {
                 "DATA_TYPE": "access",
@@ -126,7 +158,7 @@ class World:
         return str(response["access_id"])
 
     def add_role(self, username: str, role: str, on=None) -> str:
-        response = self.transfer().add_endpoint_role(
+        response = self.owner_of(on).add_endpoint_role(
             on or self.shared_id,
             {
                 "DATA_TYPE": "role",
@@ -142,39 +174,47 @@ class World:
         collection_id = on or self.shared_id
         for rule in self.rules(collection_id):
             if rule.get("id") and rule["principal"] == self.identities[username]:
-                self.transfer().delete_endpoint_acl_rule(collection_id, str(rule["id"]))
+                self.owner_of(on).delete_endpoint_acl_rule(collection_id, str(rule["id"]))
 
     def remove_roles_for(self, username: str, on=None) -> None:
         collection_id = on or self.shared_id
         for role in self.roles(collection_id):
             if role["principal"] == self.identities[username]:
-                self.transfer().delete_endpoint_role(collection_id, role["id"])
+                self.owner_of(on).delete_endpoint_role(collection_id, role["id"])
+
+    @property
+    def shared_root(self) -> Path:
+        """Shared Results on disk (the demo's /shared/ folder of Lab Storage)."""
+        return Path(self.lg.home) / "collections" / "lab-storage" / "shared"
 
     def researcher_task(self, label: str = "admin test task") -> str:
-        """A transfer by researcher from Shared Results to Lab Storage; its task id."""
-        tc = self.transfer("researcher")
-        data = globus_sdk.TransferData(
-            source_endpoint=self.shared_id, destination_endpoint=LAB_STORAGE_ID, label=label
-        )
-        data.add_item("/", f"/adm-tasks/{uuid.uuid4()}/", recursive=True)
-        return tc.submit_transfer(data)["task_id"]
+        """A short transfer by researcher from Shared Results to Lab Storage."""
+        small = self.shared_root / "adm-small"
+        small.mkdir(exist_ok=True)
+        (small / "note.txt").write_text("admin tests\n")
+        return self._submit("/adm-small/", label)
 
-    def running_task(self, label: str = "admin test long task", files: int = 3000) -> str:
-        """A transfer by researcher out of Shared Results that is still ACTIVE when this
-        returns: thousands of small files, each recorded durably by localglobus."""
-        many = Path(self.lg.home) / "collections" / "lab-storage" / "shared" / "adm-many"
-        if not many.is_dir() or len(list(many.iterdir())) < files:
-            many.mkdir(parents=True, exist_ok=True)
-            for i in range(files):
-                (many / f"f{i:05d}.txt").write_bytes(b"x" * 64)
+    def _submit(self, source: str, label: str, **options) -> str:
         data = globus_sdk.TransferData(
             source_endpoint=self.shared_id,
             destination_endpoint=LAB_STORAGE_ID,
             label=label,
-            verify_checksum=True,
+            **options,
         )
-        data.add_item("/adm-many/", f"/adm-tasks/{uuid.uuid4()}/", recursive=True)
+        data.add_item(source, f"/adm-tasks/{uuid.uuid4()}/", recursive=True)
         task_id = self.transfer("researcher").submit_transfer(data)["task_id"]
+        self.task_ids.append(task_id)
+        return task_id
+
+    def running_task(self, label: str = "admin test long task", files: int = 3000) -> str:
+        """A transfer by researcher out of Shared Results that is still ACTIVE when this
+        returns: thousands of small files, each recorded durably by localglobus."""
+        many = self.shared_root / "adm-many"
+        if not many.is_dir() or len(list(many.iterdir())) < files:
+            many.mkdir(parents=True, exist_ok=True)
+            for i in range(files):
+                (many / f"f{i:05d}.txt").write_bytes(b"x" * 64)
+        task_id = self._submit("/adm-many/", label, verify_checksum=True)
         assert self.task_state(task_id)[0] == "ACTIVE", "the long task ended too soon"
         return task_id
 
@@ -184,6 +224,8 @@ class World:
         return task["status"], task.get("canceled_by_admin"), task.get("canceled_by_admin_message")
 
     def make_folder(self, path: str, on=None) -> None:
+        """mkdir on Shared Results (or `on`) as its administrator; fine if it exists."""
+        self.folders.add(path.strip("/").split("/")[0])
         try:
             self.transfer().operation_mkdir(on or self.shared_id, path)
         except globus_sdk.TransferAPIError as error:
@@ -201,25 +243,26 @@ def _find_collection(tc: globus_sdk.TransferClient, name: str) -> str | None:
 def build_world(lg) -> World:
     """Users and roles (idempotent: the localglobus lives for the whole run)."""
     world = World(lg=lg)
-    for username in (*ROLE_USERS, *PLAIN_USERS):
-        lg.cli(
-            "user",
-            "add",
-            username,
-            "--password",
-            DEMO_PASSWORD,
-            "--name",
-            username.replace("adm-", "Admin test ").title(),
-            "--email",
-            f"{username}@lab.example",
-            check=False,
-        )
     tc = world.transfer("admin")
+    names = ["admin", "researcher", *ROLE_USERS, *PLAIN_USERS]
+    known = {d["username"] for d in world.auth().get_identities(usernames=names)["identities"]}
+    for username in (*ROLE_USERS, *PLAIN_USERS):
+        if username not in known:
+            lg.cli(
+                "user",
+                "add",
+                username,
+                "--password",
+                DEMO_PASSWORD,
+                "--name",
+                username.replace("adm-", "Admin test ").title(),
+                "--email",
+                f"{username}@lab.example",
+            )
     world.shared_id = _find_collection(tc, "Shared Results")
     assert world.shared_id, "the demo guest collection 'Shared Results' is missing"
-    world.other_id = _find_collection(tc, "Admin Test Other Share")
+    world.other_id = _find_collection(world.transfer("adm-owner"), "Admin Test Other Share")
     if world.other_id is None:
-        lab = _find_collection(tc, "Lab Storage")
         world.other_id = str(uuid.uuid4())
         lg.cli(
             "collection",
@@ -228,16 +271,15 @@ def build_world(lg) -> World:
             "--type",
             "guest",
             "--owner",
-            "admin",
+            "adm-owner",
             "--host",
-            lab,
+            LAB_STORAGE_ID,
             "--host-path",
             "/",
             "--id",
             world.other_id,
         )
-    names = ["admin", "researcher", *ROLE_USERS, *PLAIN_USERS]
-    found = world.auth("admin").get_identities(usernames=names)["identities"]
+    found = world.auth().get_identities(usernames=names)["identities"]
     world.identities = {doc["username"]: doc["id"] for doc in found}
     held = {(r["principal"], r["role"]) for r in world.roles()}
     for username, role in ROLE_USERS.items():
@@ -246,10 +288,35 @@ def build_world(lg) -> World:
     return world
 
 
-@pytest.fixture(scope="session", name="world")
+def tear_down_world(world: World) -> None:
+    """Take back what build_world and the tests gave on Shared Results, so that other
+    areas' tests find the demo as it was."""
+    for username in (*ROLE_USERS, *PLAIN_USERS):
+        world.remove_roles_for(username)
+        world.remove_rules_for(username)
+    tc = world.transfer("researcher")
+    for task_id in world.task_ids:
+        if tc.get_task(task_id)["status"] in ("ACTIVE", "INACTIVE"):
+            tc.cancel_task(task_id)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(
+        tc.get_task(t)["status"] in ("ACTIVE", "INACTIVE") for t in world.task_ids
+    ):
+        time.sleep(0.2)
+    lab = world.shared_root.parent
+    for folder in [lab / "adm-tasks", *(world.shared_root / f for f in world.folders)]:
+        shutil.rmtree(folder, ignore_errors=True)
+    for name in ("adm-many", "adm-small"):
+        shutil.rmtree(world.shared_root / name, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", name="world")
 def world_fixture(localglobus) -> World:
-    """The admin tests' users, roles and collections (import this into a test module)."""
-    return build_world(localglobus)
+    """The admin tests' users, roles and collections (import this into a test module);
+    the roles on Shared Results last for the module only."""
+    world = build_world(localglobus)
+    yield world
+    tear_down_world(world)
 
 
 def csrf_token(client) -> str:
