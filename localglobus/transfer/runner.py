@@ -45,6 +45,8 @@ class Runner:
         self.deadline = 0.0
         self.thread: threading.Thread | None = None
         self.owner_id: str | None = None
+        self.resumed = False
+        self.worker: Worker | None = None
 
     # -- what the HTTP side reads -------------------------------------------------------
     def live(self) -> dict:
@@ -132,6 +134,9 @@ class Runner:
                 raise Stopped
             if self.expired():
                 raise Stopped
+            # A task that already started was interrupted (crash or stop): it may have
+            # left temporary files behind, swept when it ends.
+            self.resumed = task.start_time is not None
             if task.start_time is None:
                 task.start_time = utcnow()
                 kind = "Transfer" if task.type == "TRANSFER" else "Delete"
@@ -147,7 +152,7 @@ class Runner:
             src = session.get(Collection, task.source_id)
             dst = session.get(Collection, task.destination_id) if task.destination_id else None
             session.expunge_all()
-        worker = Worker(self, task, src, dst)
+        worker = self.worker = Worker(self, task, src, dst)
         if not task.expanded:
             self.expand(task, worker)
         last = -1
@@ -266,3 +271,5 @@ class Runner:
             rest_to = "subtasks_canceled"
         self.current = 0
         self.flush(final, rest_to)
+        if self.resumed and self.worker is not None:
+            self.worker.sweep_temporaries()

@@ -224,6 +224,25 @@ class Worker:
         except OSError as exc:
             raise classify(exc, "destination") from None
 
+    def sweep_temporaries(self) -> None:
+        """Remove the temporary files an interrupted run may have left (one unlink per
+        file record; only done for tasks that were resumed)."""
+        if self.task.type != "TRANSFER":
+            return
+        with self.runner.db.session() as session:
+            rows = session.execute(
+                select(TaskFile.seq, TaskFile.destination_path).where(
+                    TaskFile.task_id == self.task.id, TaskFile.kind.in_(("file", "link"))
+                )
+            ).all()
+        for seq, vpath in rows:
+            name = paths.temp_name(paths.basename(vpath), self.task.id, seq)
+            try:
+                folder = paths.resolve(self.dst_root, paths.parent(vpath))
+                os.unlink(os.path.join(folder, name))
+            except (OSError, paths.PathRefused):
+                continue
+
     def finish(self) -> None:
         """Directory times last: writing files inside a directory changes its mtime."""
         if self.task.type != "TRANSFER" or not self.opts.get("preserve_timestamp"):
