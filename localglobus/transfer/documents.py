@@ -125,6 +125,9 @@ def endpoint_doc(session: Session, coll: Collection, identity_id: str | None) ->
         "local_user_info_available": False,
         "last_accessed_time": None,
         "requester_pays": False,
+        "french_english_bilingual": False,
+        "non_functional_endpoint_display_name": None,
+        "non_functional_endpoint_id": None,
     }
 
 
@@ -217,6 +220,10 @@ def task_doc(session: Session, task: Task, live: dict | None = None, manager: bo
         "canceled_by_admin": task.canceled_by_admin,
         "canceled_by_admin_message": task.canceled_by_admin_message,
         "history_deleted": False,
+        # The endpoint manager's paging key (last_key), as real task documents carry it.
+        "key": f"active,{task.request_time.isoformat()}"
+        if active
+        else f"complete,{(task.completion_time or task.request_time).isoformat()}",
         "request_time": iso(task.request_time),
         "completion_time": iso(task.completion_time),
         "deadline": iso(task.deadline),
