@@ -198,3 +198,35 @@ def test_researcher_cancels_a_long_transfer_from_its_task_page(
     expect(page.get_by_role("button", name="Cancel task")).to_have_count(0)
     copied = disks["Archive"] / "many"
     assert not copied.exists() or len(list(copied.iterdir())) < LONG_FILES
+
+
+def test_consent_step_up_survives_requests_from_another_tab(
+    chromium_browser, e2e_portal, e2e_globus
+):
+    """A second tab of the same browser keeps asking the portal for something (a task
+    page polling its progress, the home page's summary) while the first goes through the
+    consent step-up: the portal must still know the sign-in it started, and the first tab
+    must land on the page it asked for."""
+    portal, lg = e2e_portal, e2e_globus
+    page = sign_in(chromium_browser, portal, lg, "admin")
+    busy = page.context.new_page()
+    busy.goto(f"{portal}/tasks/")
+    busy.evaluate(
+        """() => {
+          window.__busy = true;
+          for (let i = 0; i < 3; i++) {
+            (async () => {
+              while (window.__busy) { await fetch('/collections/home-summary'); }
+            })();
+          }
+        }"""
+    )
+    try:
+        page.goto(f"{portal}/files/?collection={ARCHIVE_ID}")
+        assert is_consent_page(lg, page.url), page.url
+        allow_consent(page, lg, portal)
+        expect(page.locator("h1")).to_have_text("Files")
+        assert page.url.startswith(f"{portal}/files/?collection={ARCHIVE_ID}")
+    finally:
+        busy.evaluate("window.__busy = false")
+        page.context.close()
