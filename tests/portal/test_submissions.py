@@ -16,6 +16,7 @@ from app.extensions import db
 from app.globus import tasks as globus_tasks
 from app.transfers.models import Submission
 from tests.portal.transfers_support import (
+    SCRATCH,
     page,
     researcher,
     task_id_of,
@@ -36,7 +37,8 @@ def form(client, collections):
     """A rendered transfer form (fresh submission_id) with a unique label."""
     lab, archive = collections["Lab Storage"], collections["Archive"]
     label = unique("wa")
-    return transfer_form(client, lab, "/data/", archive, f"/{label}/", ["processed/"], label=label)
+    target = f"/{SCRATCH}/{label}/"
+    return transfer_form(client, lab, "/data/", archive, target, ["processed/"], label=label)
 
 
 def rows(app, submission_id: str) -> list[Submission]:
@@ -208,17 +210,18 @@ def test_submit_delete_is_write_ahead_and_idempotent(app, client, collections):
     from app.transfers import service
 
     lab = collections["Lab Storage"]
-    folder = unique("gone")
+    label = unique("gone")
+    folder = f"{SCRATCH}/{label}"
     (lab.root / folder / "inner").mkdir(parents=True)
     (lab.root / folder / "inner" / "a.txt").write_text("a\n")
     with app.app_context():
         user_id = db.session.scalars(select(User.id).where(User.username == "researcher")).one()
         submission_id = service.new_submission_id(user_id)
         first = service.submit_delete(
-            user_id, lab.id, [f"/{folder}/"], True, label=folder, submission_id=submission_id
+            user_id, lab.id, [f"/{folder}/"], True, label=label, submission_id=submission_id
         )
         again = service.submit_delete(
-            user_id, lab.id, [f"/{folder}/"], True, label=folder, submission_id=submission_id
+            user_id, lab.id, [f"/{folder}/"], True, label=label, submission_id=submission_id
         )
         assert (first.task_id, first.kind, first.status) == (again.task_id, "delete", "submitted")
         assert first.document["DATA"] == [{"DATA_TYPE": "delete_item", "path": f"/{folder}/"}]
@@ -226,7 +229,7 @@ def test_submit_delete_is_write_ahead_and_idempotent(app, client, collections):
     assert len(rows(app, submission_id)) == 1
     wait_for_task(client, first.task_id)
     assert not (lab.root / folder).exists()
-    assert tasks_labelled(client, folder) == [first.task_id]
+    assert tasks_labelled(client, label) == [first.task_id]
 
 
 @pytest.mark.parametrize("path", ["relative/path", "/with\nnewline", "/back\\slash", ""])

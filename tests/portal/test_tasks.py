@@ -14,9 +14,11 @@ from app.models import User
 from app.tasks import service as tasks_service
 from tests.portal.auth_helpers import sign_in
 from tests.portal.transfers_support import (
+    SCRATCH,
     csrf_token,
     page,
     researcher,
+    scratch,
     task_id_of,
     tasks_labelled,
     transfer_form,
@@ -38,7 +40,7 @@ def submit(client, collections, items=("raw/",), src_path="/data/", **options) -
     lab, archive = collections["Lab Storage"], collections["Archive"]
     label = options.pop("label", None) or unique("task")
     fields = transfer_form(
-        client, lab, src_path, archive, f"/{label}/", list(items), label=label, **options
+        client, lab, src_path, archive, f"/{SCRATCH}/{label}/", list(items), label=label, **options
     )
     return task_id_of(client.post("/transfers/", data=fields)), label
 
@@ -46,7 +48,7 @@ def submit(client, collections, items=("raw/",), src_path="/data/", **options) -
 @pytest.fixture
 def long_task(client, collections):
     """A transfer of many small files, checksummed: running for a while."""
-    folder = unique("many")
+    folder = scratch("many")
     root = collections["Lab Storage"].root / folder / "files"
     root.mkdir(parents=True)
     for i in range(LONG_FILES):
@@ -78,7 +80,7 @@ def test_task_page_updates_itself_until_the_task_succeeds(client, collections):
     assert counts["files"] == 2 and counts["files_transferred"] == 2 and counts["faults"] == 0
     assert soup.select_one(".task-status .badge").get_text() == "Succeeded"
     done = [td.get_text() for td in soup.select("table.successful-transfers tbody td.mono")]
-    assert f"/{label}/raw/run-001/measurements.csv" in done
+    assert f"/{SCRATCH}/{label}/raw/run-001/measurements.csv" in done
     assert soup.select("table.events tbody tr")
     assert soup.find("form", class_="task-cancel") is None  # nothing left to cancel
     assert soup.select_one(".task-status .badge").get_text() == "Succeeded"
@@ -88,7 +90,7 @@ def test_task_page_updates_itself_until_the_task_succeeds(client, collections):
 
 def test_transferred_files_and_skipped_errors_have_their_own_pages(client, collections):
     lab = collections["Lab Storage"]
-    folder = unique("several")
+    folder = scratch("several")
     for i in range(12):
         (lab.root / folder / "set" / f"f{i:02d}.txt").parent.mkdir(parents=True, exist_ok=True)
         (lab.root / folder / "set" / f"f{i:02d}.txt").write_text(f"file {i}\n")

@@ -22,6 +22,7 @@ from tests.portal.transfers_support import (
     page,
     query_of,
     researcher,
+    scratch,
     task_id_of,
     transfer_form,
     transfer_page,
@@ -91,9 +92,10 @@ def test_transfer_a_folder_lands_on_the_task_and_arrives_with_the_same_bytes(
     app, client, demo_collections
 ):
     lab, archive = demo_collections["Lab Storage"], demo_collections["Archive"]
-    target = unique("incoming")
+    label = unique("incoming")
+    target = f"portal-tests/{label}"
     fields = transfer_form(
-        client, lab, "/data/", archive, f"/{target}/", ["raw/", "processed/"], label=target
+        client, lab, "/data/", archive, f"/{target}/", ["raw/", "processed/"], label=label
     )
     response = client.post("/transfers/", data=fields)
     task_id = task_id_of(response)
@@ -107,7 +109,7 @@ def test_transfer_a_folder_lands_on_the_task_and_arrives_with_the_same_bytes(
 
     (row,) = submissions(app, submission_id=fields["submission_id"][0])
     assert (row.status, row.task_id, row.kind) == ("submitted", task_id, "transfer")
-    assert row.document["label"] == target
+    assert row.document["label"] == label
     assert row.document["verify_checksum"] is True
     assert row.document["notify_on_succeeded"] is True
     assert [i["destination_path"] for i in row.document["DATA"]] == [
@@ -118,7 +120,8 @@ def test_transfer_a_folder_lands_on_the_task_and_arrives_with_the_same_bytes(
 
 def test_every_option_reaches_globus(app, client, demo_collections):
     lab, archive = demo_collections["Lab Storage"], demo_collections["Archive"]
-    target = unique("options")
+    label = unique("options")
+    target = f"portal-tests/{label}"
     fields = transfer_form(
         client,
         lab,
@@ -126,7 +129,7 @@ def test_every_option_reaches_globus(app, client, demo_collections):
         archive,
         f"/{target}/",
         ["processed/"],
-        label=target,
+        label=label,
         sync_level="checksum",
         verify_checksum=False,
         preserve_timestamp=True,
@@ -163,10 +166,10 @@ def test_every_option_reaches_globus(app, client, demo_collections):
 
 def test_unicode_names_transfer(client, demo_collections):
     lab, archive = demo_collections["Lab Storage"], demo_collections["Archive"]
-    folder = unique("données")
+    folder = scratch("données")
     (lab.root / folder / "été").mkdir(parents=True)
     (lab.root / folder / "été" / "résumé ✓.txt").write_text("naïve café\n")
-    target = unique("arrivée")
+    target = scratch("arrivée")
     fields = transfer_form(client, lab, f"/{folder}/", archive, f"/{target}/", ["été/"])
     task_id = task_id_of(client.post("/transfers/", data=fields))
     wait_for_task(client, task_id)
@@ -255,7 +258,7 @@ def test_pending_transfer_resumes_with_the_same_submission_id_after_consent(
         user_id = db.session.scalars(select(User.id).where(User.username == username)).one()
         submission_id = service.new_submission_id(user_id)
     csrf = csrf_token(client)
-    target = unique("consented")
+    target = scratch("consented")
     response = client.post(
         "/transfers/",
         data={

@@ -148,6 +148,17 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+# The demo collections are shared by every test of the run: these tests keep their
+# folders under one scratch folder, so that other tests' listings of a root stay as
+# `localglobus demo` made them.
+SCRATCH = "portal-tests"
+
+
+def scratch(prefix: str) -> str:
+    """A fresh folder name under SCRATCH, e.g. "portal-tests/incoming-1a2b3c4d5e"."""
+    return f"{SCRATCH}/{unique(prefix)}"
+
+
 def query_of(location: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(location).query)
 
