@@ -186,8 +186,11 @@ def test_cancel_a_long_transfer(client, collections, long_task):
     assert response.headers["Location"].endswith(f"/tasks/{task_id}")
     flash = page(client.get(response.headers["Location"])).select_one(".flash")
     assert "cancel" in flash.get_text().lower()
-    final = wait_for_task(client, task_id).find(id="task-progress")
+    fragment = wait_for_task(client, task_id)
+    final = fragment.find(id="task-progress")
     assert final["data-status"] == "FAILED" and not final.has_attr("hx-trigger")
+    # The ended task's cancel and edit forms leave the open page too (out-of-band swap).
+    assert fragment.find(id="task-actions")["hx-swap-oob"] == "true"
     assert final.select_one(".badge").get_text() == "Canceled"
     counts = {dd["data-count"]: int(dd.get_text()) for dd in final.select("dd[data-count]")}
     assert counts["files_transferred"] < LONG_FILES
