@@ -244,7 +244,12 @@ class Runner:
         self.finish("failed", {"code": error.code, "description": error.description})
 
     def finish(self, how: str, fatal: dict | None = None) -> None:
-        final = {"phase": "done", "nice_status": None, "completion_time": utcnow()}
+        final = {
+            "phase": "done",
+            "nice_status": None,
+            "subtasks_retrying": 0,
+            "completion_time": utcnow(),
+        }
         rest_to = None
         if how == "succeeded":
             final["status"] = "SUCCEEDED"

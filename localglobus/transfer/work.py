@@ -59,13 +59,20 @@ class Worker:
     # -- records ------------------------------------------------------------------------
     def process(self, row: TaskFile) -> None:
         waits = iter(QUOTA_RETRY_SECONDS)
+        retrying = False
         while True:
             try:
                 self._do(row)
-                return
+                break
             except CopyError as err:
                 if not self._handle(row, err, waits):
-                    return
+                    break
+                if not retrying:
+                    # Shown while waiting, as Globus shows a task held up by quota.
+                    retrying = True
+                    self.runner.flush({"nice_status": "QUOTA_EXCEEDED", "subtasks_retrying": 1})
+        if retrying:
+            self.runner.flush({"nice_status": "OK", "subtasks_retrying": 0})
 
     def _handle(self, row, err: CopyError, waits) -> bool:
         """Record a failure; True to try the record again."""

@@ -224,3 +224,43 @@ def test_update_task_and_list_filters(transfer_harness):
     assert page["total"] == 2 and page["length"] == 1
     info = h.client.get(f"/v0.10/task/{sub['task_id']}/pause_info").json
     assert info["DATA_TYPE"] == "pause_info_limited" and info["pause_rules"] == []
+
+
+def test_quota_errors_are_retried_unless_fail_on_quota_errors(transfer_harness, monkeypatch):
+    from localglobus.transfer import work
+    from localglobus.transfer.copier import CopyError
+
+    h = transfer_harness
+    lab = h.collections["Lab Storage"]
+    real_copy = work.copy_file
+    calls = []
+
+    def full_disk_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise CopyError("QUOTA_EXCEEDED", "quota exceeded", "destination")
+        return real_copy(*args, **kwargs)
+
+    monkeypatch.setattr(work, "copy_file", full_disk_once)
+    monkeypatch.setattr(work, "QUOTA_RETRY_SECONDS", (0.05,))
+    item = [{"source_path": "/README.txt", "destination_path": "/quota"}]
+    task = h.wait(
+        h.submit("transfer", {"source_endpoint": lab, "destination_endpoint": lab, "DATA": item})[
+            "task_id"
+        ]
+    )
+    assert task["status"] == "SUCCEEDED" and task["faults"] == 1
+    assert task["subtasks_retrying"] == 0
+    calls.clear()
+    failed = h.wait(
+        h.submit(
+            "transfer",
+            {
+                "source_endpoint": lab,
+                "destination_endpoint": lab,
+                "fail_on_quota_errors": True,
+                "DATA": item,
+            },
+        )["task_id"]
+    )
+    assert failed["status"] == "FAILED" and failed["fatal_error"]["code"] == "QUOTA_EXCEEDED"
