@@ -120,6 +120,25 @@ def test_activity_pages_with_last_key(admin_client, world, monkeypatch):
     assert second.find("a", string="First page")
 
 
+def test_a_rule_gets_an_expiration_and_loses_it_again(admin_client, world):
+    rule_id = world.add_rule("/")
+    url = f"/admin/{world.shared_id}/rules/{rule_id}"
+    form = page(admin_client.get(url))
+    assert form.select_one("input[name=permissions][value=r]").has_attr("checked")
+    past = post(admin_client, url, permissions="r", expiration="2001-01-01T00:00")
+    assert past.status_code == 400 and page(past).select_one("#expiration-error")
+    assert (
+        post(admin_client, url, permissions="r", expiration="2031-01-02T03:04").status_code == 302
+    )
+    [rule] = [r for r in world.rules() if str(r.get("id")) == rule_id]
+    assert rule["expiration_date"].startswith("2031-01-02T03:04")
+    shown = page(admin_client.get(url)).select_one("input#expiration")["value"]
+    assert shown == "2031-01-02T03:04"
+    assert post(admin_client, url, permissions="r", expiration="").status_code == 302
+    [rule] = [r for r in world.rules() if str(r.get("id")) == rule_id]
+    assert rule["expiration_date"] is None
+
+
 @pytest.mark.parametrize(
     "path",
     ["no-slash/", "/no-end", "/a/../b/", "/a\\b/", "/a\x00b/", "/a\r\nb/"],
