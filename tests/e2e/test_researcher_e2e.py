@@ -12,6 +12,7 @@ from its task page.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -126,6 +127,8 @@ def test_researcher_finds_browses_transfers_and_deletes(researcher, e2e_portal, 
     # needs consent too: asked once, then the same two panes are back.
     page.get_by_role("link", name="Transfer from here").click()
     expect(page.locator("#pane-src-title")).to_have_text("Source: Lab Storage")
+    readme = page.locator("#pane-src tbody tr", has_text="README.txt").locator("td")
+    expect(readme).to_have_text(["", "README.txt", "40 Bytes", re.compile(r"\d{4}-\d\d-\d\d")])
     page.fill("#dst_q", "Archive")
     page.get_by_role("search", name="Find a destination collection").get_by_role("button").click()
     page.locator("#pane-dst .search-results").get_by_role("link", name="Archive").click()
