@@ -194,8 +194,11 @@ def test_researcher_cancels_a_long_transfer_from_its_task_page(
     page.wait_for_url(f"{portal}/tasks/*")
     wait_for_status(page, "ACTIVE", timeout=5000)
 
-    page.get_by_role("button", name="Cancel task").click()  # confirmed in the dialog
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: asked.append(dialog.message))  # sign_in accepts it
+    page.get_by_role("button", name="Cancel task").click()
     expect(page.locator(".flash")).to_be_visible()
+    assert len(asked) == 1 and asked[0].startswith(f"Cancel “{folder}”?"), asked
     wait_for_status(page, "FAILED", timeout=30_000)
     expect(page.locator(".task-status .badge")).to_have_text("Canceled")
     expect(page.get_by_role("button", name="Cancel task")).to_have_count(0)
