@@ -73,17 +73,17 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(LoginRequired)
     def _login_required(error: LoginRequired):
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        from app.auth.decorators import redirect_to_login
+
+        return redirect_to_login()
 
     @app.errorhandler(ConsentRequired)
     def _consent_required(error: ConsentRequired):
-        return redirect(
-            url_for(
-                "auth.consent",
-                scope=error.required_scopes,
-                next=_return_path(),
-            )
-        )
+        target = url_for("auth.consent", scope=error.required_scopes, next=_return_path())
+        if request.headers.get("HX-Request"):
+            # htmx would render the redirect inside the fragment; navigate the page instead.
+            return "", 403, {"HX-Redirect": target}
+        return redirect(target)
 
     @app.errorhandler(PortalError)
     def _portal_error(error: PortalError):
@@ -102,8 +102,10 @@ def register_error_handlers(app: Flask) -> None:
 def _return_path() -> str:
     """Where to come back after a consent round trip: the page, or for a POST the page
     that sent it (the pending action itself is kept by the service that raised)."""
+    from app.auth.decorators import current_page
+
     if request.method == "GET":
-        return request.full_path.rstrip("?")
+        return current_page() or "/"
     return request.form.get("return_to") or request.referrer or "/"
 
 

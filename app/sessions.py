@@ -89,6 +89,18 @@ class SqlSessionInterface(_ResilientStore, ServerSideSessionInterface):
     def _upsert_session(
         self, session_lifetime: timedelta, session: ServerSideSession, store_id: str
     ) -> None:
+        if not session.modified:
+            # Only slide the expiry: rewriting unchanged data would let a concurrent request
+            # (a poll, another tab) overwrite what this one's sibling just stored, such as a
+            # pending sign-in.
+            with db.engine.begin() as conn:
+                done = conn.execute(
+                    update(S)
+                    .where(S.c.session_id == store_id)
+                    .values(expiry=utcnow() + session_lifetime)
+                )
+            if done.rowcount:
+                return
         values = {"data": self.serializer.encode(session), "expiry": utcnow() + session_lifetime}
         with db.engine.begin() as conn:
             done = conn.execute(update(S).where(S.c.session_id == store_id).values(**values))
@@ -104,6 +116,16 @@ class SqlSessionInterface(_ResilientStore, ServerSideSessionInterface):
 
 class RedisStore(_ResilientStore, RedisSessionInterface):
     """Sessions in Redis (several hosts behind a load balancer)."""
+
+    def _upsert_session(
+        self, session_lifetime: timedelta, session: ServerSideSession, store_id: str
+    ) -> None:
+        # As in the SQL store: an unchanged session only has its expiry slid.
+        if not session.modified and self.client.expire(
+            store_id, int(session_lifetime.total_seconds())
+        ):
+            return
+        super()._upsert_session(session_lifetime, session, store_id)
 
 
 def init_app(app: Flask) -> None:

@@ -8,6 +8,7 @@ and for code that runs outside the guard.
 from __future__ import annotations
 
 import functools
+from urllib.parse import urlsplit
 
 from flask import Flask, g, redirect, request, session, url_for
 
@@ -47,10 +48,18 @@ def require_login():
     return redirect_to_login()
 
 
+def current_page() -> str | None:
+    """The page the user is on: for htmx, the page that holds the fragment (coming back
+    to a bare fragment URL would show it without its page); for a GET, this URL."""
+    if request.headers.get("HX-Request") and request.headers.get("HX-Current-URL"):
+        parts = urlsplit(request.headers["HX-Current-URL"])
+        return parts.path + (f"?{parts.query}" if parts.query else "") or None
+    return request.full_path.rstrip("?") if request.method == "GET" else None
+
+
 def redirect_to_login():
     """Send the browser to /auth/login, coming back here afterwards (GET only)."""
-    here = request.full_path.rstrip("?") if request.method == "GET" else None
-    target = url_for("auth.login", next=safe_next(here))
+    target = url_for("auth.login", next=safe_next(current_page()))
     if request.headers.get("HX-Request"):
         # htmx would follow a 302 inside the page fragment; ask it to navigate instead.
         return "", 401, {"HX-Redirect": target}

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import globus_sdk
+import globus_sdk.gare  # a lazy submodule: globus_sdk.gare is not set until imported
 import requests
 
 from app.errors import (

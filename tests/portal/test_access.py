@@ -83,5 +83,15 @@ def test_htmx_requests_get_a_401_with_hx_redirect(client):
     assert response.headers["HX-Redirect"] == "/auth/login?next=/auth/profile"
 
 
+def test_htmx_fragment_sends_the_user_back_to_its_page_not_the_fragment(client):
+    """A poll of /tasks/<id>/progress from the task page returns to the task page."""
+    response = client.get(
+        "/tasks/abc/progress",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://portal.test/tasks/abc?x=1"},
+    )
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/auth/login?next=/tasks/abc?x%3D1"
+
+
 def test_unknown_url_is_404_not_a_login_redirect(client):
     assert client.get("/no/such/page").status_code == 404
