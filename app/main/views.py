@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from sqlalchemy import text
 
-from app.extensions import db
+from app.main.service import database_is_up
 
 bp = Blueprint("main", __name__)
 
@@ -19,8 +18,6 @@ def home():
 @bp.get("/health")
 def health():
     """For load balancers: 200 when the SQL store answers, 503 otherwise."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any database failure means unhealthy
+    if not database_is_up():
         return {"status": "unavailable", "database": "down"}, 503
     return {"status": "ok"}
