@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app.globus.types import human_size
+
 SYNC_LEVELS = {0: "exists", 1: "size", 2: "modified", 3: "checksum"}
 DONE_STATUSES = ("SUCCEEDED", "FAILED")
 STATUS_LABELS = {
@@ -28,15 +30,10 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def human_bytes(count: int | float | None) -> str:
-    """1536 -> '1.5 KB' (powers of 1000, as Globus's own web app shows)."""
+    """Byte counts as the file manager shows them (one format across the portal)."""
     if count is None:
         return "—"
-    value = float(count)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} PB"  # pragma: no cover - unreachable
+    return human_size(int(count))
 
 
 def _int(doc: dict, key: str) -> int:

@@ -233,8 +233,8 @@ def test_task_list_sends_newest_first_with_filters(rsps):
     assert task.percent_done == 100
     assert task.source_display == "Globus Tutorial Endpoint 1"
     assert task.destination_display == "Globus Tutorial Endpoint 2"
-    assert task.speed_display == "3 B/s"
-    assert task.bytes_display == "4 B"
+    assert task.speed_display == "3 Bytes/s"
+    assert task.bytes_display == "4 Bytes"
     assert task.files_display == "1 of 1 file"
     assert task.title == "Transfer 42277910"
     assert task.request_time.isoformat() == "2021-09-02T18:04:47+00:00"
