@@ -58,9 +58,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(collections_bp)
     app.register_blueprint(files_bp)
-    app.register_blueprint(admin_bp)
     app.register_blueprint(transfers_bp)
     app.register_blueprint(tasks_bp)
+    app.register_blueprint(admin_bp)
     # g.user, then the global sign-in guard (SECURITY.md: Access control).
     register_guards(app)
 
