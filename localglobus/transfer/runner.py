@@ -7,9 +7,8 @@ import json
 import logging
 import threading
 import time
-from collections import Counter
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from localglobus.db import as_utc, utcnow
 from localglobus.transfer import expand
@@ -22,6 +21,15 @@ FLUSH_SECONDS = 0.5
 FLUSH_ROWS = 2000
 PAGE = 2000
 _SUBTASK_FIELDS = ("succeeded", "failed", "canceled", "expired", "skipped_errors")
+_ROW_COLUMNS = (
+    TaskFile.id,
+    TaskFile.seq,
+    TaskFile.kind,
+    TaskFile.source_path,
+    TaskFile.destination_path,
+    TaskFile.checksum_algorithm,
+    TaskFile.external_checksum,
+)
 ENDINGS = {
     "canceled": ("CANCELED", "canceled", "subtasks_canceled"),
     "expired": ("EXPIRED", "deadline expired", "subtasks_expired"),
@@ -37,7 +45,7 @@ class Runner:
         self.task_id = task_id
         self.lock = threading.Lock()  # guards the unflushed state below
         self.cancel = threading.Event()
-        self.delta: Counter = Counter()
+        self.delta: dict[str, int] = {}
         self.updates: list[dict] = []
         self.events: list[dict] = []
         self.current = 0  # bytes of the file being copied right now
@@ -64,7 +72,13 @@ class Runner:
     # -- recording ----------------------------------------------------------------------
     def count(self, **deltas) -> None:
         with self.lock:
-            self.delta.update(deltas)
+            self.add(deltas)
+
+    def add(self, deltas: dict) -> None:
+        """Add to the uncommitted counters (hold `lock`; a plain dict: this runs per file)."""
+        delta = self.delta
+        for name, value in deltas.items():
+            delta[name] = delta.get(name, 0) + value
 
     def mark(self, row_id: int, state: str, **fields) -> None:
         with self.lock:
@@ -92,7 +106,7 @@ class Runner:
         leaves counters that disagree with the records."""
         with self.lock, self.db.session() as session:
             if self.updates:
-                session.execute(update(TaskFile), self.updates)
+                _update_rows(session, self.updates)
             if self.events:
                 session.execute(insert(TaskEvent), self.events)
             task = session.get(Task, self.task_id)
@@ -104,7 +118,7 @@ class Runner:
             for name, value in (final or {}).items():
                 setattr(task, name, value)
             self.deadline = as_utc(task.deadline).timestamp()
-            self.updates, self.events, self.delta = [], [], Counter()
+            self.updates, self.events, self.delta = [], [], {}
             self.last_flush = time.monotonic()
 
     # -- the run ------------------------------------------------------------------------
@@ -158,21 +172,17 @@ class Runner:
         last = -1
         while True:
             with self.db.session() as session:
-                rows = (
-                    session.execute(
-                        select(TaskFile)
-                        .where(
-                            TaskFile.task_id == task.id,
-                            TaskFile.state == "pending",
-                            TaskFile.seq > last,
-                        )
-                        .order_by(TaskFile.seq)
-                        .limit(PAGE)
+                # Plain rows, not ORM objects: this loop runs once per file.
+                rows = session.execute(
+                    select(*_ROW_COLUMNS)
+                    .where(
+                        TaskFile.task_id == task.id,
+                        TaskFile.state == "pending",
+                        TaskFile.seq > last,
                     )
-                    .scalars()
-                    .all()
-                )
-                session.expunge_all()
+                    .order_by(TaskFile.seq)
+                    .limit(PAGE)
+                ).all()
             if not rows:
                 break
             for row in rows:
@@ -258,8 +268,9 @@ class Runner:
                 if task.type == "DELETE":
                     self.count(subtasks_succeeded=len(task.items))
                 details = {
-                    "files_succeeded": task.files_transferred + self.delta["files_transferred"],
-                    "files_skipped": task.files_skipped + self.delta["files_skipped"],
+                    "files_succeeded": task.files_transferred
+                    + self.delta.get("files_transferred", 0),
+                    "files_skipped": task.files_skipped + self.delta.get("files_skipped", 0),
                 }
             self.event("SUCCEEDED", "succeeded", json.dumps(details))
         elif how in ENDINGS:
@@ -278,3 +289,22 @@ class Runner:
         self.flush(final, rest_to)
         if self.resumed and self.worker is not None:
             self.worker.sweep_temporaries()
+
+
+def _update_rows(session, updates: list[dict]) -> None:
+    """The batch as a few executemany calls, one per set of fields written."""
+    table = TaskFile.__table__
+    groups: dict[tuple, list[dict]] = {}
+    for row in updates:
+        fields = tuple(sorted(k for k in row if k != "id"))
+        groups.setdefault(fields, []).append(row)
+    for fields, rows in groups.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"new_{name}") for name in fields})
+        )
+        session.execute(
+            statement,
+            [{"row_id": r["id"], **{f"new_{n}": r[n] for n in fields}} for r in rows],
+        )

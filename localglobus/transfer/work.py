@@ -170,8 +170,12 @@ class Worker:
             runner.current = 0
             if result.unchanged:
                 runner.updates.append({"id": row.id, "state": "unchanged"})
-                runner.delta.update(
-                    files_skipped=1, subtasks_succeeded=1, bytes_checksummed=result.checksummed
+                runner.add(
+                    {
+                        "files_skipped": 1,
+                        "subtasks_succeeded": 1,
+                        "bytes_checksummed": result.checksummed,
+                    }
                 )
                 return
             runner.updates.append(
@@ -182,11 +186,13 @@ class Worker:
                     "checksum_algorithm": result.algorithm,
                 }
             )
-            runner.delta.update(
-                files_transferred=1,
-                subtasks_succeeded=1,
-                bytes_transferred=result.size,
-                bytes_checksummed=result.checksummed,
+            runner.add(
+                {
+                    "files_transferred": 1,
+                    "subtasks_succeeded": 1,
+                    "bytes_transferred": result.size,
+                    "bytes_checksummed": result.checksummed,
+                }
             )
 
     def _symlink(self, row: TaskFile) -> None:
