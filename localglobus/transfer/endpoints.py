@@ -120,9 +120,17 @@ def _in_scope(session, scope: str, coll: Collection, me: str, sets: dict) -> boo
 
 
 def _scope_sets(session, me: str) -> dict:
-    recent = set(
-        session.scalars(select(CollectionUse.collection_id).where(CollectionUse.identity_id == me))
-    )
+    # Newest first: the position orders a recently-used search, as on Globus.
+    recent = {
+        collection_id: position
+        for position, collection_id in enumerate(
+            session.scalars(
+                select(CollectionUse.collection_id)
+                .where(CollectionUse.identity_id == me)
+                .order_by(CollectionUse.last_used.desc())
+            )
+        )
+    }
     active = session.execute(
         select(Task.source_id, Task.destination_id).where(
             Task.owner_id == me, Task.status.in_(("ACTIVE", "INACTIVE"))
@@ -169,7 +177,10 @@ def endpoint_search():
             if entity_type and coll.entity_type != entity_type:
                 continue
             found.append((rank, coll))
-        found.sort(key=lambda pair: -pair[0])
+        if scope == "recently-used" and not words:
+            found.sort(key=lambda pair: sets["recent"][pair[1].id])
+        else:
+            found.sort(key=lambda pair: -pair[0])
         page = found[offset : offset + limit]
         docs = [{**endpoint_doc(session, c, who.identity_id), "_rank": r} for r, c in page]
     return jsonify(

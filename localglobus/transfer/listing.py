@@ -8,6 +8,8 @@ import operator
 import os
 import pwd
 import stat as stat_mod
+import threading
+import time
 from functools import lru_cache
 
 from localglobus.transfer.common import bad_request, ls_time, parse_time
@@ -86,6 +88,112 @@ def file_doc(root: str, disk_path: str, name: str) -> dict:
         "type": kind or _kind(st.st_mode),
         "user": _user(st.st_uid),
     }
+
+
+# Fields known from a directory entry alone (its name and d_type), without a stat call.
+CHEAP_FIELDS = {"name", "type"}
+
+
+def fields_used(raw_filters: list[str], orderby: str | None) -> set[str]:
+    """The document fields that the filters and the order look at."""
+    used = {"name"}
+    for raw in raw_filters:
+        for part in raw.split("/"):
+            if part:
+                used.add(part.partition(":")[0].strip())
+    for part in (orderby or "").split(","):
+        words = part.strip().split()
+        if words:
+            used.add(words[0])
+    return used
+
+
+def cheap_doc(entry: os.DirEntry) -> dict | None:
+    """{name, type} from the directory entry alone, or None when only a stat can tell
+    (symlinks, devices, pipes: is_dir/is_file without following links are false)."""
+    if entry.is_dir(follow_symlinks=False):
+        return {"name": entry.name, "type": "dir"}
+    if entry.is_file(follow_symlinks=False):
+        return {"name": entry.name, "type": "file"}
+    return None
+
+
+def scan(root: str, folder: str, *, show_hidden: bool, keep, cheap: bool) -> list[dict]:
+    """The folder's entries that `keep` accepts: {name, type} docs when `cheap` (the
+    caller completes the page with `complete`), full documents otherwise."""
+    docs = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if not show_hidden and entry.name.startswith("."):
+                continue
+            doc = cheap_doc(entry) if cheap else None
+            if doc is None:
+                try:
+                    doc = file_doc(root, entry.path, entry.name)
+                except FileNotFoundError:
+                    continue  # removed while listing
+            if keep(doc):
+                docs.append(doc)
+    return docs
+
+
+def complete(root: str, folder: str, docs: list[dict]) -> list[dict]:
+    """Full documents for a page of docs, some of which are {name, type} only."""
+    page = []
+    for doc in docs:
+        if "DATA_TYPE" not in doc:
+            try:
+                doc = file_doc(root, os.path.join(folder, doc["name"]), doc["name"])
+            except FileNotFoundError:
+                continue  # removed since the scan
+        page.append(doc)
+    return page
+
+
+class ListingCache:
+    """Sorted {name, type} listings of big folders, so that page 2 of a 100,000-entry
+    folder does not rescan and resort it. Valid while the folder's mtime is unchanged;
+    a listing is kept only when that mtime is at least a second old, because a change
+    within the filesystem's timestamp tick would not move it ("racy" entries)."""
+
+    MIN_ENTRIES = 5000
+    SIZE = 4
+
+    def __init__(self):
+        self._items: dict[tuple, tuple[int, list[dict]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, folder: str) -> list[dict] | None:
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is None or hit[0] != os.stat(folder).st_mtime_ns:
+            return None
+        return hit[1]
+
+    def put(self, key: tuple, folder: str, mtime_ns: int, docs: list[dict]) -> None:
+        if len(docs) < self.MIN_ENTRIES or time.time_ns() - mtime_ns < 1_000_000_000:
+            return
+        with self._lock:
+            self._items.pop(key, None)
+            self._items[key] = (mtime_ns, docs)
+            while len(self._items) > self.SIZE:
+                self._items.pop(next(iter(self._items)))
+
+
+LISTINGS = ListingCache()
+
+
+def cheap_listing(root, folder, *, show_hidden, filters, orderby, keep) -> list[dict]:
+    """The sorted {name, type} listing of `folder`, from the cache when still valid."""
+    key = (folder, show_hidden, tuple(filters), orderby)
+    docs = LISTINGS.get(key, folder)
+    if docs is None:
+        mtime_ns = os.stat(folder).st_mtime_ns
+        docs = sort_docs(
+            scan(root, folder, show_hidden=show_hidden, keep=keep, cheap=True), orderby
+        )
+        LISTINGS.put(key, folder, mtime_ns, docs)
+    return docs
 
 
 def _name_test(value: str):
@@ -188,5 +296,8 @@ def sort_docs(docs: list[dict], orderby: str | None) -> list[dict]:
             raise bad_request(f"Invalid orderby {part.strip()!r}")
         specs.append((field, direction == "DESC"))
     for field, reverse in reversed(specs):
-        docs.sort(key=lambda d, f=field: (d[f] is None, d[f]), reverse=reverse)
+        if field in CHEAP_FIELDS:
+            docs.sort(key=operator.itemgetter(field), reverse=reverse)  # never None
+        else:
+            docs.sort(key=lambda d, f=field: (d[f] is None, d[f]), reverse=reverse)
     return docs

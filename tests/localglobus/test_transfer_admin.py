@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tests.localglobus.conftest import ADMIN_ID, OUTSIDER_ID, RESEARCHER_ID
 
 
@@ -154,6 +156,10 @@ def test_endpoint_search_scopes_and_paging(transfer_harness):
     assert names(filter_scope="recently-used") == []
     h.client.get(f"/v0.10/operation/endpoint/{h.collections['Archive']}/ls")
     assert names(filter_scope="recently-used") == ["Archive"]
+    time.sleep(0.01)  # distinct last_used times
+    h.client.get(f"/v0.10/operation/endpoint/{h.collections['Lab Storage']}/ls")
+    recent = h.client.get("/v0.10/endpoint_search?filter_scope=recently-used").json["DATA"]
+    assert [d["display_name"] for d in recent] == ["Lab Storage", "Archive"]  # newest first
     guest = h.client.get(f"/v0.10/endpoint/{h.collections['Shared Results']}").json
     assert guest["entity_type"] == "GCSv5_guest_collection" and guest["acl_editable"] is True
     assert guest["host_endpoint_id"] == h.collections["Lab Storage"]

@@ -51,6 +51,32 @@ def test_ls_orderby_filters_and_paging(transfer_harness):
     assert [e["name"] for e in resp.json["DATA"]] == ["shared", "many", "data"]
 
 
+def test_big_folder_pages_stay_true_after_the_folder_changes(transfer_harness):
+    """Pages of a big folder come from a cached sorted listing; a change to the folder
+    (add, remove, rename) must show on the next page asked for."""
+    lab = transfer_harness.collections["Lab Storage"]
+    big = transfer_harness.root("Lab Storage") / "big"
+    big.mkdir()
+    for i in range(6000):
+        (big / f"f{i:05d}").touch()
+    old = os.stat(big).st_mtime - 5
+    os.utime(big, (old, old))  # older than the timestamp tick: the listing may be cached
+    url = f"/v0.10/operation/endpoint/{lab}/ls?path=/big/&orderby=name DESC&limit=3"
+
+    def first_names():
+        doc = transfer_harness.client.get(url).json
+        return doc["total"], [e["name"] for e in doc["DATA"]]
+
+    assert first_names() == (6000, ["f05999", "f05998", "f05997"])
+    assert first_names() == (6000, ["f05999", "f05998", "f05997"])  # from the cache
+    (big / "g-new").touch()
+    assert first_names() == (6001, ["g-new", "f05999", "f05998"])
+    (big / "g-new").rename(big / "a-first")
+    doc = transfer_harness.client.get(url.replace("DESC", "ASC")).json
+    assert [e["name"] for e in doc["DATA"]] == ["a-first", "f00000", "f00001"]
+    assert doc["DATA"][0]["size"] == 0 and doc["DATA"][0]["DATA_TYPE"] == "file"
+
+
 @pytest.mark.parametrize(
     "path",
     ["/../etc", "/~/../../etc", "/a/%2e%2e/b", "/a\x00b", "/data/..", "..", "/a\\..\\b"],
