@@ -9,9 +9,10 @@ import threading
 
 import pytest
 
+from tests.conftest import GLOBUS_CLI
 from tests.localglobus.conftest import AuthBrowser, auth_register_client
 
-GLOBUS = "/work/main/.venv/bin/globus"
+GLOBUS = GLOBUS_CLI
 
 
 def cli_env(lg, home, **extra) -> dict:

@@ -14,7 +14,9 @@ import pytest
 import requests
 from bs4 import BeautifulSoup
 
-GLOBUS = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "globus")
+from tests.conftest import GLOBUS_CLI
+
+GLOBUS = GLOBUS_CLI
 
 
 class CLI:

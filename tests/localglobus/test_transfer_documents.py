@@ -1,14 +1,14 @@
 """localglobus's documents carry every field of the recorded real Globus responses
-(/work/shared/fixtures/globus-cli-recorded)."""
+(../shared/fixtures/globus-cli-recorded)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 import yaml
 
-FIXTURES = Path("/work/shared/fixtures/globus-cli-recorded")
+from tests.conftest import RECORDED
+
+FIXTURES = RECORDED
 pytestmark = pytest.mark.skipif(not FIXTURES.exists(), reason="recorded responses not found")
 
 

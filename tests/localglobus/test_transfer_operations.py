@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 import yaml
 
-FIXTURES = Path("/work/shared/fixtures/globus-cli-recorded")
+from tests.conftest import RECORDED
+
+FIXTURES = RECORDED
 
 
 def _recorded_ls_entry() -> dict:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import globus_sdk
@@ -22,8 +21,8 @@ from app.errors import ConsentRequired, GlobusUnavailable, NotFound, PermissionD
 from app.globus import client as globus_client
 from app.globus import collections, files, tasks
 from app.globus.files import AlreadyExists
+from tests.conftest import RECORDED
 
-RECORDED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "globus-cli-recorded"
 TRANSFER = "https://transfer.api.globus.org"
 EP = "aa752cea-8222-5bc8-acd9-555b090c0ccb"  # globus-cli's tutorial endpoint
 USER = 7

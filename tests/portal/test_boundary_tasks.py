@@ -5,7 +5,6 @@ Each test checks the exact request sent and the wrappers parsed from the answer.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import globus_sdk
@@ -18,8 +17,8 @@ from globus_sdk.transport import RequestsTransport, RetryConfig
 
 from app.errors import BadInput, ConsentRequired, GlobusUnavailable
 from app.globus import tasks
+from tests.conftest import RECORDED
 
-RECORDED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "globus-cli-recorded"
 TRANSFER = "https://transfer.api.globus.org"
 SUBMISSION_ID = "5902daab-ffea-4e83-84f6-f69e5f8b7bb3"
 SRC = "aa752cea-8222-5bc8-acd9-555b090c0ccb"
