@@ -10,19 +10,16 @@ role; the audit log shows each step.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import globus_sdk
 import pytest
 
 from tests.conftest import DEMO_PASSWORD, start_localglobus
+from tests.e2e.conftest import CHROMIUM, launch_chromium, serve_portal
 from tests.portal.admin_helpers import LAB_STORAGE_ID, World
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SHARED_FOLDER = "e2e-results"
 MANY_FILES = 20000  # a transfer of these runs for many seconds: long enough to cancel
 
@@ -60,47 +57,14 @@ def admin_e2e_globus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def admin_e2e_portal(admin_e2e_globus, tmp_path_factory):
     """The portal served over HTTP at the origin localglobus's portal client expects."""
-    from werkzeug.serving import make_server
-
-    from app import create_app
-    from app.cli import upgrade_database
-    from app.globus.crypto import generate_key
-
-    lg = admin_e2e_globus.lg
-    instance = tmp_path_factory.mktemp("portal-admin-e2e")
-    url = f"sqlite:///{instance / 'ferry.db'}"
-    upgrade_database(url)
-    client = lg.portal_client
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(instance),
-            "FERRY_DATABASE_URL": url,
-            "FERRY_TOKEN_KEYS": [generate_key()],
-            "SECRET_KEY": "e2e-secret",
-            "FERRY_BASE_URL": lg.portal_base_url,
-            "FERRY_GLOBUS_AUTH_URL": lg.base_url,
-            "FERRY_GLOBUS_TRANSFER_URL": lg.base_url,
-            "FERRY_GLOBUS_CLIENT_ID": client["client_id"],
-            "FERRY_GLOBUS_CLIENT_SECRET": client["client_secret"],
-        }
-    )
-    parts = urlsplit(lg.portal_base_url)
-    server = make_server(parts.hostname, parts.port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield lg.portal_base_url.rstrip("/")
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve_portal(admin_e2e_globus.lg, tmp_path_factory.mktemp("portal-admin-e2e")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launch_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def signed_in_page(browser, portal: str, username: str):
