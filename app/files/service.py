@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from threading import Lock
 from typing import TypeVar
@@ -130,42 +131,41 @@ def _in_app_context(fn: Callable[..., T]) -> Callable[..., T]:
     return run
 
 
+@contextmanager
+def _explained(*, exists: str, denied: str, missing: str) -> Iterator[None]:
+    """Globus's refusals of a mkdir or rename, reworded for the file manager's messages."""
+    try:
+        yield
+    except globus_files.AlreadyExists as error:
+        raise globus_files.AlreadyExists(exists, request_id=error.request_id) from error
+    except PermissionDenied as error:
+        raise PermissionDenied(denied, request_id=error.request_id) from error
+    except NotFound as error:
+        raise NotFound(missing, request_id=error.request_id) from error
+
+
 def make_folder(user_id: int, collection_id: str, path: str, name: str) -> str:
     """Create `name` in the folder `path`; returns the new folder's path."""
     new_path = join_path(path, name)
-    try:
+    with _explained(
+        exists=f"“{name}” already exists in {path}.",
+        denied=f"You may not create folders in {path}.",
+        missing=f"The folder {path} does not exist.",
+    ):
         globus_files.make_folder(user_id, collection_id, new_path)
-    except globus_files.AlreadyExists as error:
-        raise globus_files.AlreadyExists(
-            f"“{name}” already exists in {path}.", request_id=error.request_id
-        ) from error
-    except PermissionDenied as error:
-        raise PermissionDenied(
-            f"You may not create folders in {path}.", request_id=error.request_id
-        ) from error
-    except NotFound as error:
-        raise NotFound(f"The folder {path} does not exist.", request_id=error.request_id) from error
     return new_path + "/"
 
 
 def rename_item(user_id: int, collection_id: str, path: str, old_name: str, new_name: str) -> None:
     """Rename `old_name` to `new_name` within the folder `path`."""
-    try:
+    with _explained(
+        exists=f"“{new_name}” already exists in {path}.",
+        denied=f"You may not rename “{old_name}” in {path}.",
+        missing=f"“{old_name}” no longer exists in {path}.",
+    ):
         globus_files.rename(
             user_id, collection_id, join_path(path, old_name), join_path(path, new_name)
         )
-    except globus_files.AlreadyExists as error:
-        raise globus_files.AlreadyExists(
-            f"“{new_name}” already exists in {path}.", request_id=error.request_id
-        ) from error
-    except PermissionDenied as error:
-        raise PermissionDenied(
-            f"You may not rename “{old_name}” in {path}.", request_id=error.request_id
-        ) from error
-    except NotFound as error:
-        raise NotFound(
-            f"“{old_name}” no longer exists in {path}.", request_id=error.request_id
-        ) from error
 
 
 @dataclass(frozen=True)
