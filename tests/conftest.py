@@ -18,8 +18,8 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-# Real Globus responses recorded by globus-cli's tests: ../shared beside the checkout.
-RECORDED = ROOT.parent / "shared" / "fixtures" / "globus-cli-recorded"
+# Real Globus responses recorded by globus-cli's tests (provenance: tests/fixtures/README.md).
+RECORDED = ROOT / "tests" / "fixtures" / "globus-cli-recorded"
 # The globus-cli of the environment running the tests.
 GLOBUS_CLI = str(Path(sys.executable).parent / "globus")
 DEMO_PASSWORD = "demo-password-for-tests"

@@ -23,11 +23,10 @@ def test_ls_document_has_the_fields_globus_sends(transfer_harness):
         f"/v0.10/operation/endpoint/{lab}/ls", query_string={"path": "/~/", "show_hidden": 0}
     )
     assert resp.status_code == 200
-    recorded = _recorded_ls_entry() if FIXTURES.exists() else None
+    recorded = _recorded_ls_entry()
     doc = resp.json
-    if recorded:
-        assert set(doc) == set(recorded)
-        assert set(doc["DATA"][0]) == set(recorded["DATA"][0])
+    assert set(doc) == set(recorded)
+    assert set(doc["DATA"][0]) == set(recorded["DATA"][0])
     assert doc["path"] == "/~/"
     assert [e["name"] for e in doc["DATA"]] == ["README.txt", "data", "large", "many", "shared"]
     readme = doc["DATA"][0]

@@ -27,8 +27,6 @@ TRANSFER = "https://transfer.api.globus.org"
 EP = "aa752cea-8222-5bc8-acd9-555b090c0ccb"  # globus-cli's tutorial endpoint
 USER = 7
 
-pytestmark = pytest.mark.skipif(not RECORDED.is_dir(), reason="recorded fixtures not found")
-
 
 @pytest.fixture
 def rsps(monkeypatch):
