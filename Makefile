@@ -60,10 +60,12 @@ run: venv ## migrate, create the demo data, run the Procfile (localglobus + the 
 	    if (exec 3<>"/dev/tcp/$$lg_host/$$lg_port") 2>/dev/null \
 	      && (exec 3<>"/dev/tcp/$$portal_host/$$portal_port") 2>/dev/null; then
 	      line="=================================================================="
-	      printf '\n%s\n Ferry is running at  %s/\n localglobus          %s\n\n' \
+	      # In one write, so that no server's output lands in the middle of it.
+	      banner="$$(printf '\n%s\n Ferry is running at  %s/\n localglobus          %s\n\n' \
 	        "$$line" "$$portal_url" "http://$$lg_host:$$lg_port/"
-	      echo "$$signins" | sed 's/^/  /'
-	      printf '\n Ctrl-C stops every server.\n%s\n' "$$line"
+	        echo "$$signins" | sed 's/^/  /'
+	        printf '\n Ctrl-C stops every server.\n%s' "$$line")"
+	      printf '%s\n' "$$banner"
 	      exit 0
 	    fi
 	    sleep 0.2

@@ -98,9 +98,9 @@ def main(argv: list[str]) -> int:
     manager.loop()
     if printer.first_stopped and not printer.signalled:
         name, rc = printer.first_stopped
+        how = f"killed by {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
         print(
-            f"\n*** {name} stopped (exit status {rc}), so the others were stopped too; "
-            f"its output is above.",
+            f"\n*** {name} stopped ({how}), so honcho stopped the others; its output is above.",
             file=sys.stderr,
             flush=True,
         )
