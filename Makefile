@@ -21,7 +21,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-venv: $(VENV)/.installed ## create the virtual environment and install Ferry
+# INSTALL=no uses $(VENV) as it is, without installing into it (the tests run `make run`
+# with the virtual environment running them).
+ifeq ($(INSTALL),no)
+venv:
+	@test -x $(PY) || { echo "INSTALL=no, but there is no $(PY)" >&2; exit 1; }
+else
+venv: $(VENV)/.installed ## create the virtual environment and install Ferry (INSTALL=no: use VENV as it is)
+endif
 
 # Exports the variables of .env that the environment does not already set, so that localglobus
 # and the portal see the same configuration (an empty value counts as unset).
@@ -29,7 +36,7 @@ LOAD_DOTENV = eval "$$($(PY) -c 'import os, shlex; from dotenv import dotenv_val
 	[print("export %s=%s" % (k, shlex.quote(v))) \
 	 for k, v in dotenv_values(".env").items() if v and k not in os.environ]')"
 
-run: venv ## migrate, create the demo data, start localglobus + the portal (Ctrl-C stops both)
+run: venv ## migrate, create the demo data, run the Procfile (localglobus + the portal) under honcho
 	@$(LOAD_DOTENV)
 	portal_url="$${FERRY_BASE_URL:-http://127.0.0.1:5000}"; portal_url="$${portal_url%/}"
 	lg_host="$${LOCALGLOBUS_HOST:-127.0.0.1}"; lg_port="$${LOCALGLOBUS_PORT:-8765}"
@@ -40,40 +47,35 @@ run: venv ## migrate, create the demo data, start localglobus + the portal (Ctrl
 	echo "==> localglobus demo data: users, the portal client, collections"
 	signins="$$($(PY) -m localglobus demo --portal-url "$$portal_url")"
 	echo "$$signins"
-	# Each server in its own process group, so that stopping one also stops what it spawned
-	# (a reloader's child) and nothing outside this recipe is signalled. They are stopped as
-	# Ctrl-C stops them (SIGINT), then killed if they are still there after 10 s.
-	set -m
-	stop_servers() {
-	  trap - INT TERM EXIT
-	  local groups; groups="$$(jobs -p)"
-	  for g in $$groups; do kill -INT -- "-$$g" 2>/dev/null || true; done
-	  for _ in $$(seq 50); do [ -n "$$(jobs -rp)" ] || break; sleep 0.2; done
-	  for g in $$groups; do kill -KILL -- "-$$g" 2>/dev/null || true; done
-	  wait 2>/dev/null || true
-	}
-	trap stop_servers INT TERM EXIT
-	$(PY) -m localglobus serve &
-	$(PY) -m app.cli serve &
 	hostport="$${portal_url#*://}"; hostport="$${hostport%%/*}"
 	portal_host="$${hostport%:*}"; portal_port="$${hostport##*:}"
 	if [ "$$portal_port" = "$$hostport" ]; then
 	  case "$$portal_url" in https:*) portal_port=443;; *) portal_port=80;; esac
 	fi
-	ready=0
-	for _ in $$(seq 300); do
-	  [ "$$(jobs -rp | wc -l)" = 2 ] || { echo "localglobus or the portal stopped; see above" >&2; exit 1; }
-	  (exec 3<>"/dev/tcp/$$lg_host/$$lg_port") 2>/dev/null \
-	    && (exec 3<>"/dev/tcp/$$portal_host/$$portal_port") 2>/dev/null && { ready=1; break; }
-	  sleep 0.2
-	done
-	[ $$ready = 1 ] || echo "warning: nothing answers on $$portal_url yet (still starting?)" >&2
-	line="=================================================================="
-	printf '\n%s\n Ferry is running at  %s/\n localglobus          %s\n\n' \
-	  "$$line" "$$portal_url" "http://$$lg_host:$$lg_port/"
-	echo "$$signins" | sed 's/^/  /'
-	printf '\n Ctrl-C stops both.\n%s\n' "$$line"
-	wait -n
+	# The banner, once both answer, last so that it stays on screen. This waiter ends with
+	# honcho, which this shell becomes below ($$$$ stays its pid).
+	(
+	  for _ in $$(seq 600); do
+	    kill -0 $$$$ 2>/dev/null || exit 0
+	    if (exec 3<>"/dev/tcp/$$lg_host/$$lg_port") 2>/dev/null \
+	      && (exec 3<>"/dev/tcp/$$portal_host/$$portal_port") 2>/dev/null; then
+	      line="=================================================================="
+	      # In one write, so that no server's output lands in the middle of it.
+	      banner="$$(printf '\n%s\n Ferry is running at  %s/\n localglobus          %s\n\n' \
+	        "$$line" "$$portal_url" "http://$$lg_host:$$lg_port/"
+	        echo "$$signins" | sed 's/^/  /'
+	        printf '\n Ctrl-C stops every server.\n%s' "$$line")"
+	      printf '%s\n' "$$banner"
+	      exit 0
+	    fi
+	    sleep 0.2
+	  done
+	  echo "warning: nothing answers on $$portal_url yet (still starting?)" >&2
+	) &
+	# honcho runs the Procfile, whose `python` is this venv's, in place of this shell: make's
+	# signals reach it directly (tools/procfile_runner.py says what it does on each).
+	export PATH="$(abspath $(VENV))/bin:$$PATH" PYTHONUNBUFFERED=1
+	exec $(PY) tools/procfile_runner.py Procfile
 
 migrate: venv ## apply the portal's database migrations (FERRY_DATABASE_URL)
 	@$(LOAD_DOTENV); $(PY) -m app.cli migrate
