@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from localglobus.db import as_utc, utcnow
 from localglobus.models import Client, Identity
 from localglobus.transfer import policy
-from localglobus.transfer.common import iso
 from localglobus.transfer.models import Collection, Task
+from localglobus.transfer.times import iso
 
 
 def identity_name(session: Session, identity_id: str | None) -> str | None:

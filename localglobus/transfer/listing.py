@@ -12,8 +12,9 @@ import threading
 import time
 from functools import lru_cache
 
-from localglobus.transfer.common import bad_request, ls_time, parse_time
+from localglobus.errors import bad_request
 from localglobus.transfer.paths import inside, real_root, to_virtual
+from localglobus.transfer.times import ls_time, parse_time
 
 ORDER_FIELDS = ("group", "last_modified", "name", "permissions", "size", "type", "user")
 

@@ -7,8 +7,10 @@ from flask import request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from localglobus.transfer.common import bad_request, int_arg, iso, naive, parse_time
+from localglobus.errors import bad_request
+from localglobus.transfer.api.arguments import int_arg
 from localglobus.transfer.models import Task, TaskEvent, TaskFile
+from localglobus.transfer.times import iso, naive, parse_time
 
 MARKER_PAGE = 1000
 TASK_ORDER_FIELDS = {

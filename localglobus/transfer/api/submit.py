@@ -13,13 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from localglobus.db import utcnow
-from localglobus.errors import TransferAPIError
+from localglobus.errors import TransferAPIError, bad_request
 from localglobus.transfer import policy
-from localglobus.transfer.checksums import ALGORITHMS, algorithm_name
-from localglobus.transfer.common import bad_request, naive, parse_time, require_uuid
+from localglobus.transfer.api.arguments import require_uuid
+from localglobus.transfer.api.lookup import load_collection, record_use, vpath_of
 from localglobus.transfer.documents import identity_name
+from localglobus.transfer.engine.checksums import ALGORITHMS, algorithm_name
 from localglobus.transfer.models import Task
-from localglobus.transfer.operations import load_collection, record_use, vpath_of
+from localglobus.transfer.times import naive, parse_time
 
 SYNC_LEVELS = {"exists": 0, "size": 1, "mtime": 2, "checksum": 3}
 _TRANSFER_BOOLS = (

@@ -13,8 +13,8 @@ import threading
 from sqlalchemy import select
 
 from localglobus.db import as_utc, utcnow
+from localglobus.transfer.engine.runner import Runner
 from localglobus.transfer.models import Task
-from localglobus.transfer.runner import Runner
 
 log = logging.getLogger("localglobus.transfer")
 MAX_RUNNING = 16

@@ -11,10 +11,10 @@ import time
 from sqlalchemy import bindparam, insert, select, update
 
 from localglobus.db import as_utc, utcnow
-from localglobus.transfer import expand
-from localglobus.transfer.copier import CopyError, Stopped
+from localglobus.transfer.engine import expand
+from localglobus.transfer.engine.copier import CopyError, Stopped
+from localglobus.transfer.engine.work import Fatal, Worker
 from localglobus.transfer.models import Collection, Task, TaskEvent, TaskFile
-from localglobus.transfer.work import Fatal, Worker
 
 log = logging.getLogger("localglobus.transfer")
 FLUSH_SECONDS = 0.5

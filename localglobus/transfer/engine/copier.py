@@ -14,7 +14,7 @@ import stat as stat_mod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from localglobus.transfer import checksums
+from localglobus.transfer.engine import checksums
 
 CHUNK = 8 << 20
 _HASH_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lg-hash")

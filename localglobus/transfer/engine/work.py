@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from localglobus.db import utcnow
 from localglobus.transfer import paths
-from localglobus.transfer.copier import CopyError, Stopped, classify, copy_file
+from localglobus.transfer.engine.copier import CopyError, Stopped, classify, copy_file
 from localglobus.transfer.models import TaskFile
 
 QUOTA_RETRY_SECONDS = (1, 2, 5, 10, 30)

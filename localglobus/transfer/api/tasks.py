@@ -7,22 +7,13 @@ from flask import jsonify, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from localglobus.errors import TransferAPIError
-from localglobus.transfer import submit
-from localglobus.transfer.common import (
-    bad_request,
-    body,
-    bp,
-    caller,
-    int_arg,
-    naive,
-    only_fields,
-    result,
-    state,
-)
-from localglobus.transfer.documents import task_doc
-from localglobus.transfer.models import SubmissionId, Task
-from localglobus.transfer.taskdocs import (
+from localglobus.errors import TransferAPIError, bad_request
+from localglobus.transfer.api import submit
+from localglobus.transfer.api.arguments import body, int_arg, only_fields
+from localglobus.transfer.api.blueprint import bp
+from localglobus.transfer.api.context import caller, state
+from localglobus.transfer.api.responses import result
+from localglobus.transfer.api.taskdocs import (
     event_list_doc,
     pause_doc,
     skipped_doc,
@@ -30,6 +21,9 @@ from localglobus.transfer.taskdocs import (
     task_filters,
     task_order,
 )
+from localglobus.transfer.documents import task_doc
+from localglobus.transfer.models import SubmissionId, Task
+from localglobus.transfer.times import naive
 
 
 def own_task(session: Session, task_id: str, owner_id: str) -> Task:

@@ -10,11 +10,14 @@ from flask import jsonify
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from localglobus.errors import TransferAPIError
+from localglobus.errors import TransferAPIError, bad_request
 from localglobus.transfer import policy
-from localglobus.transfer.common import bad_request, body, bp, caller, require_uuid, result, state
+from localglobus.transfer.api.arguments import body, require_uuid
+from localglobus.transfer.api.blueprint import bp
+from localglobus.transfer.api.context import caller, state
+from localglobus.transfer.api.lookup import load_collection
+from localglobus.transfer.api.responses import result
 from localglobus.transfer.models import ROLE_NAMES, Collection, Role
-from localglobus.transfer.operations import load_collection
 
 
 def role_doc(role: Role) -> dict:
