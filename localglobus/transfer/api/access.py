@@ -145,9 +145,9 @@ def create_access(endpoint_id):
     perms = _permissions(doc, principal_type)
     with state().db.session() as session:
         coll = _guest_for_acl(session, endpoint_id, who)
-        count = session.scalar(
+        count = session.execute(
             select(func.count()).select_from(AccessRule).where(AccessRule.collection_id == coll.id)
-        )
+        ).scalar_one()
         if count >= RULE_LIMIT:
             raise TransferAPIError(
                 409, "LimitExceeded", f"An endpoint can have at most {RULE_LIMIT} access rules"

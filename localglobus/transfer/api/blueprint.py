@@ -25,7 +25,7 @@ def _api_error(exc: TransferAPIError):
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     return TransferAPIError(
-        exc.code or 500, f"ClientError.{type(exc).__name__}", exc.description
+        exc.code or 500, f"ClientError.{type(exc).__name__}", exc.description or ""
     ).response()
 
 

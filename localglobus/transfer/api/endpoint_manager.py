@@ -193,7 +193,7 @@ def admin_cancel():
         if engine is not None:
             engine.cancel(task_id, by_admin=side, message=message)
     with state().db.session() as session:
-        row = session.get(AdminCancel, row_id)
+        row = session.get_one(AdminCancel, row_id)
         row.processed_task_id_list = list(sides)
         row.end_time = utcnow()
         session.flush()

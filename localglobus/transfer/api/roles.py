@@ -116,11 +116,11 @@ def delete_role(endpoint_id, role_id):
         coll = _administered(session, endpoint_id, who)
         role = _role(session, coll, role_id)
         if role.role == "administrator":
-            admins = session.scalar(
+            admins = session.execute(
                 select(func.count())
                 .select_from(Role)
                 .where(Role.collection_id == coll.id, Role.role == "administrator")
-            )
+            ).scalar_one()
             if admins <= 1:
                 raise TransferAPIError(
                     409, "Conflict", "Cannot remove the last administrator of an endpoint"

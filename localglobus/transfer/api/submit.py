@@ -7,6 +7,7 @@ only meets problems of the disk.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -175,7 +176,7 @@ def transfer_task(session: Session, who, doc: dict) -> tuple[Task, bool]:
         session, require_uuid(doc.get("destination_endpoint"), "destination_endpoint")
     )
     items = _transfer_items(doc)
-    options = {name: _bool(doc, name) for name in _TRANSFER_BOOLS}
+    options: dict[str, Any] = {name: _bool(doc, name) for name in _TRANSFER_BOOLS}
     options.update({name: _bool(doc, name, True) for name in _NOTIFY})
     options["sync_level"] = _sync_level(doc.get("sync_level"))
     options["filter_rules"] = _filter_rules(doc.get("filter_rules"))

@@ -38,10 +38,10 @@ def read_doc(session: Session, task_id: str, manager: bool = False) -> dict:
     """The task document with the engine's not-yet-committed progress added."""
     engine = state().engine
     if engine is None:
-        return task_doc(session, session.get(Task, task_id), manager=manager)
+        return task_doc(session, session.get_one(Task, task_id), manager=manager)
     with engine.reading(task_id) as live:
         session.expire_all()
-        return task_doc(session, session.get(Task, task_id), live, manager=manager)
+        return task_doc(session, session.get_one(Task, task_id), live, manager=manager)
 
 
 @bp.get("/submission_id")

@@ -88,8 +88,7 @@ class Engine:
                 self._start(task_id, owner_id)
 
     def _start(self, task_id: str, owner_id: str) -> None:
-        runner = Runner(self, task_id)
-        runner.owner_id = owner_id
+        runner = Runner(self, task_id, owner_id)
         runner.thread = threading.Thread(
             target=self._run, args=(runner,), name=f"lg-task-{task_id[:8]}", daemon=True
         )
