@@ -4,6 +4,7 @@ the HTTP routes, and no module hides behind a catch-all name."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,3 +114,19 @@ def test_no_catch_all_module_names():
         if (path.suffix == ".py" or path.is_dir()) and path.stem in CATCH_ALL_NAMES
     ]
     assert not offenders, f"modules named like a drawer of odds and ends: {offenders}"
+
+
+def test_route_modules_do_not_import_one_another():
+    """What two resources share lives in a helper module of api/, not in either's routes."""
+    api = ROOT / "localglobus/transfer/api"
+    routes = {
+        f"localglobus.transfer.api.{p.stem}": p
+        for p in api.glob("*.py")
+        if re.search(r"^@bp\.(get|post|put|patch|delete|route)\(", p.read_text(), re.M)
+    }
+    assert "localglobus.transfer.api.tasks" in routes
+    crossing = {
+        name: sorted(routes.keys() & _imports(name, path, everywhere=True) - {name})
+        for name, path in routes.items()
+    }
+    assert not any(crossing.values()), f"route modules importing routes: {crossing}"

@@ -14,8 +14,13 @@ from localglobus.transfer import policy
 from localglobus.transfer.api.arguments import body, bool_value, int_arg
 from localglobus.transfer.api.blueprint import bp
 from localglobus.transfer.api.context import caller, state
-from localglobus.transfer.api.taskdocs import event_list_doc, pause_doc, skipped_doc, successful_doc
-from localglobus.transfer.api.tasks import read_doc
+from localglobus.transfer.api.taskdocs import (
+    event_list_doc,
+    pause_doc,
+    read_doc,
+    skipped_doc,
+    successful_doc,
+)
 from localglobus.transfer.documents import endpoint_doc
 from localglobus.transfer.models import AdminCancel, Collection, Task
 from localglobus.transfer.times import iso, naive, parse_time

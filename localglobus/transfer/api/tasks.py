@@ -16,12 +16,12 @@ from localglobus.transfer.api.responses import result
 from localglobus.transfer.api.taskdocs import (
     event_list_doc,
     pause_doc,
+    read_doc,
     skipped_doc,
     successful_doc,
     task_filters,
     task_order,
 )
-from localglobus.transfer.documents import task_doc
 from localglobus.transfer.models import SubmissionId, Task
 from localglobus.transfer.times import naive
 
@@ -32,16 +32,6 @@ def own_task(session: Session, task_id: str, owner_id: str) -> Task:
     if task is None or task.owner_id != owner_id:
         raise TransferAPIError(404, "TaskNotFound", f"Task '{task_id}' not found")
     return task
-
-
-def read_doc(session: Session, task_id: str, manager: bool = False) -> dict:
-    """The task document with the engine's not-yet-committed progress added."""
-    engine = state().engine
-    if engine is None:
-        return task_doc(session, session.get_one(Task, task_id), manager=manager)
-    with engine.reading(task_id) as live:
-        session.expire_all()
-        return task_doc(session, session.get_one(Task, task_id), live, manager=manager)
 
 
 @bp.get("/submission_id")
