@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides) -> Settings:
         """Read LOCALGLOBUS_* variables; keyword arguments win."""
-        values = {
+        values: dict[str, Any] = {
             "home": Path(os.environ.get("LOCALGLOBUS_HOME", "instance/localglobus")).absolute(),
             "host": os.environ.get("LOCALGLOBUS_HOST", "127.0.0.1"),
             "port": int(os.environ.get("LOCALGLOBUS_PORT", "8765")),

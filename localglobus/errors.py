@@ -45,6 +45,10 @@ class TransferAPIError(Exception):
         return resp
 
 
+def bad_request(message: str, code: str = "ClientError.BadRequest") -> TransferAPIError:
+    return TransferAPIError(400, code, message)
+
+
 class AuthAPIError(Exception):
     """An Auth error in the `errors: [...]` shape globus-sdk reads as AuthAPIError.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
@@ -26,7 +27,7 @@ def userinfo():
     if "openid" not in caller.scopes:
         raise AuthAPIError(403, "FORBIDDEN", "The token does not have the openid scope.")
     with get_state().db.session() as session:
-        identity = session.get(Identity, caller.identity_id)
+        identity = session.get_one(Identity, caller.identity_id)
         return jsonify(oidc_claims(identity, caller.scopes))
 
 
@@ -66,7 +67,7 @@ def consents(identity_id: str):
     return jsonify({"consents": consent_documents(rows)})
 
 
-def consent_documents(rows: list[Consent]) -> list[dict]:
+def consent_documents(rows: Sequence[Consent]) -> list[dict]:
     """Consents as Globus shows them: integer ids, `dependency_path` from the root."""
     number = {(row.client_id, row.path): uuid.UUID(row.id).int >> 76 for row in rows}
     documents = []
@@ -135,7 +136,7 @@ def delete_templated_client(client_id: str):
     if client.get_client_id() != client_id:
         raise AuthAPIError(403, "FORBIDDEN", "A client may only delete itself here.")
     with get_state().db.session() as session:
-        row = session.get(Client, client_id)
+        row = session.get_one(Client, client_id)
         document = client_document(row)
         delete_client(session, row)
     return jsonify({"client": document})

@@ -5,6 +5,7 @@ shape (one token per resource server, `other_tokens`, reference 0.4 and A.2)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
@@ -13,7 +14,7 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidScopeError,
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
 from localglobus.auth import scopes as scope_syntax
 from localglobus.auth import tokens
@@ -121,10 +122,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         state = get_state()
         forest = scope_syntax.parse(code.scope)
         with state.db.session() as session:
-            claimed = session.execute(
-                update(AuthorizationCode)
-                .where(AuthorizationCode.code == code.code, AuthorizationCode.used.is_(False))
-                .values(used=True)
+            # An UPDATE's result is a CursorResult (it has a rowcount); the stubs say Result.
+            claimed = cast(
+                CursorResult,
+                session.execute(
+                    update(AuthorizationCode)
+                    .where(AuthorizationCode.code == code.code, AuthorizationCode.used.is_(False))
+                    .values(used=True)
+                ),
             )
             if claimed.rowcount != 1:  # two redemptions racing: only one wins
                 raise InvalidGrantError("The code was already used.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 
@@ -50,6 +52,10 @@ def token():
     return server().create_token_response()
 
 
+@overload
+def _authenticated_client(required: Literal[True]) -> OAuthClient: ...
+@overload
+def _authenticated_client(required: bool) -> OAuthClient | None: ...
 def _authenticated_client(required: bool) -> OAuthClient | None:
     """The confidential client of a Basic (or form) authenticated request.
 

@@ -200,9 +200,10 @@ def consent_post():
     rid = request.form.get("rid", "")
     entry = _pending(rid)
     _check_csrf()
-    if needs_sign_in(entry["args"], rid):
-        return redirect(url_for("auth_pages.sign_in", rid=rid))
     identity = current_identity()
+    # needs_sign_in is true without a signed-in identity; the check repeats it for mypy.
+    if identity is None or needs_sign_in(entry["args"], rid):
+        return redirect(url_for("auth_pages.sign_in", rid=rid))
     try:
         # Validate again: the client or its redirect URIs may have changed meanwhile.
         grant = server().get_consent_grant(request=entry["args"], end_user=identity)

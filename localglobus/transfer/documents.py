@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from localglobus.db import as_utc, utcnow
 from localglobus.models import Client, Identity
 from localglobus.transfer import policy
-from localglobus.transfer.common import iso
 from localglobus.transfer.models import Collection, Task
+from localglobus.transfer.times import iso
 
 
 def identity_name(session: Session, identity_id: str | None) -> str | None:
@@ -79,9 +79,9 @@ def endpoint_doc(session: Session, coll: Collection, identity_id: str | None) ->
         "mapped_collection_display_name": host.display_name if host else None,
         "my_effective_roles": roles,
         "acl_available": coll.is_guest,
-        "acl_editable": bool(identity_id)
-        and coll.is_guest
-        and policy.can_manage_acl(session, coll, identity_id),
+        "acl_editable": bool(
+            identity_id and coll.is_guest and policy.can_manage_acl(session, coll, identity_id)
+        ),
         "high_assurance": coll.high_assurance,
         "authentication_assurance_timeout": 30 if coll.high_assurance else None,
         "authentication_timeout_mins": 30 if coll.high_assurance else None,
@@ -189,7 +189,10 @@ def task_doc(session: Session, task: Task, live: dict | None = None, manager: bo
     n = {name: getattr(task, name) + live.get(name, 0) for name in COUNTERS}
     opts = task.options or {}
     ids = {i for i in (task.source_id, task.destination_id) if i}
-    colls = {c.id: c for c in session.scalars(select(Collection).where(Collection.id.in_(ids)))}
+    # Keyed by optional ids so that a delete's missing destination looks up as None.
+    colls: dict[str | None, Collection] = {
+        c.id: c for c in session.scalars(select(Collection).where(Collection.id.in_(ids)))
+    }
     host_ids = {c.host_collection_id for c in colls.values() if c.host_collection_id}
     hosts = (
         {c.id: c for c in session.scalars(select(Collection).where(Collection.id.in_(host_ids)))}

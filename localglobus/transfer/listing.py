@@ -10,10 +10,13 @@ import pwd
 import stat as stat_mod
 import threading
 import time
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
-from localglobus.transfer.common import bad_request, ls_time, parse_time
+from localglobus.errors import bad_request
 from localglobus.transfer.paths import inside, real_root, to_virtual
+from localglobus.transfer.times import ls_time, parse_time
 
 ORDER_FIELDS = ("group", "last_modified", "name", "permissions", "size", "type", "user")
 
@@ -53,7 +56,7 @@ def file_doc(root: str, disk_path: str, name: str) -> dict:
     describing the link itself; a link that is broken or leaves the collection is an
     `invalid_symlink` whose target is not revealed."""
     lst = os.lstat(disk_path)
-    link = {
+    link: dict[str, str | int | None] = {
         "link_group": None,
         "link_last_modified": None,
         "link_size": None,
@@ -283,6 +286,11 @@ def parse_filters(raw_filters: list[str]):
     return lambda doc: all(c(doc) for c in clauses)
 
 
+def _none_last(field: str) -> Callable[[dict], tuple[bool, Any]]:
+    """A sort key on `field` that puts documents without a value after the others."""
+    return lambda doc: (doc[field] is None, doc[field])
+
+
 def sort_docs(docs: list[dict], orderby: str | None) -> list[dict]:
     """Sort by `orderby` ("type,name DESC"); by name when absent."""
     specs = []
@@ -299,5 +307,5 @@ def sort_docs(docs: list[dict], orderby: str | None) -> list[dict]:
         if field in CHEAP_FIELDS:
             docs.sort(key=operator.itemgetter(field), reverse=reverse)  # never None
         else:
-            docs.sort(key=lambda d, f=field: (d[f] is None, d[f]), reverse=reverse)
+            docs.sort(key=_none_last(field), reverse=reverse)
     return docs

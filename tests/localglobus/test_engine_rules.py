@@ -227,8 +227,8 @@ def test_update_task_and_list_filters(transfer_harness):
 
 
 def test_quota_errors_are_retried_unless_fail_on_quota_errors(transfer_harness, monkeypatch):
-    from localglobus.transfer import work
-    from localglobus.transfer.copier import CopyError
+    from localglobus.transfer.engine import work
+    from localglobus.transfer.engine.copier import CopyError
 
     h = transfer_harness
     lab = h.collections["Lab Storage"]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from localglobus.db import utcnow
 from localglobus.transfer import paths
-from localglobus.transfer.copier import CopyError, Stopped, classify, copy_file
+from localglobus.transfer.engine.copier import CopyError, Stopped, classify, copy_file
 from localglobus.transfer.models import TaskFile
 
 QUOTA_RETRY_SECONDS = (1, 2, 5, 10, 30)
@@ -21,6 +21,13 @@ class Fatal(Exception):
     def __init__(self, error: CopyError):
         super().__init__(error.description)
         self.error = error
+
+
+def _named(vpath: str | None, side: str) -> str:
+    """A record's path on `side`: every record kind sets the paths it is processed with."""
+    if vpath is None:
+        raise CopyError("ENDPOINT_ERROR", f"the record has no {side} path", side)
+    return vpath
 
 
 class Worker:
@@ -53,8 +60,14 @@ class Worker:
         cache[vpath] = real
         return real
 
+    def destination_root(self) -> str:
+        """The destination root: only a transfer's records use it, and a transfer has one."""
+        if self.dst_root is None:
+            raise CopyError("ENDPOINT_ERROR", "the task has no destination", "destination")
+        return self.dst_root
+
     def dst_dir(self, vpath: str) -> str:
-        return self._dir(self.dst_dirs, self.dst_root, vpath, True, "destination")
+        return self._dir(self.dst_dirs, self.destination_root(), vpath, True, "destination")
 
     # -- records ------------------------------------------------------------------------
     def process(self, row: TaskFile) -> None:
@@ -108,40 +121,42 @@ class Worker:
             return self._copy(row)
         if kind == "dir":
             if row.destination_path != "/":
-                self.dst_dir(row.destination_path)
+                self.dst_dir(_named(row.destination_path, "destination"))
             self.runner.mark(row.id, "done")
             self.runner.count(subtasks_succeeded=1)
             return
         if kind == "symlink":
             return self._symlink(row)
         if kind == "extra":
-            self._remove(self.dst_root, row.destination_path, tree=True)
+            self._remove(
+                self.destination_root(), _named(row.destination_path, "destination"), tree=True
+            )
             self.runner.mark(row.id, "done")
             self.runner.count(subtasks_succeeded=1)
             return
         if kind in ("delete", "delete_dir"):
-            self._remove(self.src_root, row.source_path, tree=False)
+            self._remove(self.src_root, _named(row.source_path, "source"), tree=False)
             self.runner.mark(row.id, "done")
             return
         raise CopyError("ENDPOINT_ERROR", f"unknown record kind {kind}", "destination")
 
     def _copy(self, row: TaskFile) -> None:
+        source = _named(row.source_path, "source")
+        destination = _named(row.destination_path, "destination")
         if row.kind == "link":
             # Top-level items and links: resolve the whole path (symlinks followed, the
             # result must stay inside the root).
             try:
-                src = paths.resolve(self.src_root, row.source_path)
+                src = paths.resolve(self.src_root, source)
             except paths.PathRefused as exc:
                 raise CopyError(
                     "PERMISSION_DENIED", "path leads outside the collection", "source", exc.message
                 ) from None
         else:
-            folder = self._dir(
-                self.src_dirs, self.src_root, paths.parent(row.source_path), False, "source"
-            )
-            src = os.path.join(folder, paths.basename(row.source_path))
-        dst_folder = self.dst_dir(paths.parent(row.destination_path))
-        name = paths.basename(row.destination_path)
+            folder = self._dir(self.src_dirs, self.src_root, paths.parent(source), False, "source")
+            src = os.path.join(folder, paths.basename(source))
+        dst_folder = self.dst_dir(paths.parent(destination))
+        name = paths.basename(destination)
         runner = self.runner
 
         def progress(n: int) -> None:
@@ -196,16 +211,17 @@ class Worker:
             )
 
     def _symlink(self, row: TaskFile) -> None:
+        destination = _named(row.destination_path, "destination")
         try:
-            link = paths.resolve_entry(self.src_root, row.source_path)
+            link = paths.resolve_entry(self.src_root, _named(row.source_path, "source"))
             target = os.readlink(link)
         except (paths.PathRefused, OSError) as exc:
             raise CopyError("FILE_NOT_FOUND", "symlink not found", "source", str(exc)) from None
-        dst_folder = self.dst_dir(paths.parent(row.destination_path))
+        dst_folder = self.dst_dir(paths.parent(destination))
         landing = os.path.realpath(os.path.join(dst_folder, target))
-        if os.path.isabs(target) or not paths.inside(self.dst_root, landing):
+        if os.path.isabs(target) or not paths.inside(self.destination_root(), landing):
             raise CopyError("PERMISSION_DENIED", "symlink target leaves the collection", "source")
-        final = os.path.join(dst_folder, paths.basename(row.destination_path))
+        final = os.path.join(dst_folder, paths.basename(destination))
         tmp = os.path.join(dst_folder, paths.temp_name("link", self.task.id, row.seq))
         try:
             if os.path.lexists(tmp):
@@ -248,10 +264,11 @@ class Worker:
                     TaskFile.task_id == self.task.id, TaskFile.kind.in_(("file", "link"))
                 )
             ).all()
+        dst_root = self.destination_root()
         for seq, vpath in rows:
             name = paths.temp_name(paths.basename(vpath), self.task.id, seq)
             try:
-                folder = paths.resolve(self.dst_root, paths.parent(vpath))
+                folder = paths.resolve(dst_root, paths.parent(vpath))
                 os.unlink(os.path.join(folder, name))
             except (OSError, paths.PathRefused):
                 continue
@@ -267,9 +284,10 @@ class Worker:
                 .where(TaskFile.task_id == self.task.id, TaskFile.kind == "dir")
                 .order_by(TaskFile.seq.desc())
             ).all()
+        dst_root = self.destination_root()
         for src, dst in dirs:
             try:
                 st = os.stat(paths.resolve(self.src_root, src))
-                os.utime(paths.resolve(self.dst_root, dst), ns=(st.st_atime_ns, st.st_mtime_ns))
+                os.utime(paths.resolve(dst_root, dst), ns=(st.st_atime_ns, st.st_mtime_ns))
             except (OSError, paths.PathRefused):
                 continue

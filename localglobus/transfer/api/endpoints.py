@@ -5,12 +5,15 @@ from __future__ import annotations
 from flask import jsonify, request
 from sqlalchemy import select
 
-from localglobus.errors import TransferAPIError
+from localglobus.errors import TransferAPIError, bad_request
 from localglobus.transfer import policy
-from localglobus.transfer.common import bad_request, body, bp, caller, int_arg, result, state
+from localglobus.transfer.api.arguments import body, int_arg
+from localglobus.transfer.api.blueprint import bp
+from localglobus.transfer.api.context import caller, state
+from localglobus.transfer.api.lookup import load_collection
+from localglobus.transfer.api.responses import result
 from localglobus.transfer.documents import endpoint_doc, identity_name
 from localglobus.transfer.models import AccessRule, Collection, CollectionUse, Task
-from localglobus.transfer.operations import load_collection
 
 SCOPES = (
     "all",

@@ -7,14 +7,15 @@ import json
 import logging
 import threading
 import time
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from localglobus.db import as_utc, utcnow
-from localglobus.transfer import expand
-from localglobus.transfer.copier import CopyError, Stopped
+from localglobus.transfer.engine import expand
+from localglobus.transfer.engine.copier import CopyError, Stopped
+from localglobus.transfer.engine.work import Fatal, Worker
 from localglobus.transfer.models import Collection, Task, TaskEvent, TaskFile
-from localglobus.transfer.work import Fatal, Worker
 
 log = logging.getLogger("localglobus.transfer")
 FLUSH_SECONDS = 0.5
@@ -39,7 +40,7 @@ ENDINGS = {
 class Runner:
     """Runs one task in a worker thread of the engine."""
 
-    def __init__(self, engine, task_id: str):
+    def __init__(self, engine, task_id: str, owner_id: str = ""):
         self.engine = engine
         self.db = engine.db
         self.task_id = task_id
@@ -52,7 +53,7 @@ class Runner:
         self.last_flush = time.monotonic()
         self.deadline = 0.0
         self.thread: threading.Thread | None = None
-        self.owner_id: str | None = None
+        self.owner_id = owner_id  # empty for a runner that only ends an idle task
         self.resumed = False
         self.worker: Worker | None = None
 
@@ -196,7 +197,7 @@ class Runner:
 
     def expand(self, task: Task, worker: Worker) -> None:
         if task.type == "TRANSFER":
-            plan = expand.plan_transfer(task, worker.src_root, worker.dst_root)
+            plan = expand.plan_transfer(task, worker.src_root, worker.destination_root())
         else:
             plan = expand.plan_delete(task, worker.src_root)
         skipped = []
@@ -254,7 +255,7 @@ class Runner:
         self.finish("failed", {"code": error.code, "description": error.description})
 
     def finish(self, how: str, fatal: dict | None = None) -> None:
-        final = {
+        final: dict[str, Any] = {
             "phase": "done",
             "nice_status": None,
             "subtasks_retrying": 0,
@@ -276,12 +277,12 @@ class Runner:
         elif how in ENDINGS:
             code, description, rest_to = ENDINGS[how]
             final.update(status="FAILED", fatal_error={"code": code, "description": description})
-            details = "Canceled by the task owner" if how == "canceled" else "deadline expired"
+            reason = "Canceled by the task owner" if how == "canceled" else "deadline expired"
             with self.db.session() as session:
                 task = session.get(Task, self.task_id)
                 if task.canceled_by_admin:
-                    details = f"Canceled by an administrator: {task.canceled_by_admin_message}"
-            self.event(code, description, details, is_error=True)
+                    reason = f"Canceled by an administrator: {task.canceled_by_admin_message}"
+            self.event(code, description, reason, is_error=True)
         else:
             final.update(status="FAILED", fatal_error=fatal)
             rest_to = "subtasks_canceled"
@@ -293,7 +294,8 @@ class Runner:
 
 def _update_rows(session, updates: list[dict]) -> None:
     """The batch as a few executemany calls, one per set of fields written."""
-    table = TaskFile.__table__
+    # A mapped class's table is a Table; SQLAlchemy's stubs only promise a FromClause.
+    table = cast(Table, TaskFile.__table__)
     groups: dict[tuple, list[dict]] = {}
     for row in updates:
         fields = tuple(sorted(k for k in row if k != "id"))

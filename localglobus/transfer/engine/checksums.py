@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Callable
+from typing import Protocol
 
 DEFAULT = "SHA256"
+
+
+class Digest(Protocol):
+    """What a checksum in progress offers: hashlib's `update` and `hexdigest`."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
 
 
 class _Adler32:
@@ -29,7 +39,7 @@ class _Crc32(_Adler32):
         self.value = zlib.crc32(data, self.value)
 
 
-ALGORITHMS = {
+ALGORITHMS: dict[str, Callable[[], Digest]] = {
     "MD5": lambda: hashlib.md5(usedforsecurity=False),
     "SHA1": lambda: hashlib.sha1(usedforsecurity=False),
     "SHA256": hashlib.sha256,
@@ -44,7 +54,7 @@ def algorithm_name(name) -> str:
     return str(name).upper().replace("-", "").replace("_", "")
 
 
-def new(name: str):
+def new(name: str) -> Digest:
     return ALGORITHMS[algorithm_name(name)]()
 
 

@@ -7,19 +7,21 @@ only meets problems of the disk.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from localglobus.db import utcnow
-from localglobus.errors import TransferAPIError
+from localglobus.errors import TransferAPIError, bad_request
 from localglobus.transfer import policy
-from localglobus.transfer.checksums import ALGORITHMS, algorithm_name
-from localglobus.transfer.common import bad_request, naive, parse_time, require_uuid
+from localglobus.transfer.api.arguments import require_uuid
+from localglobus.transfer.api.lookup import load_collection, record_use, vpath_of
 from localglobus.transfer.documents import identity_name
+from localglobus.transfer.engine.checksums import ALGORITHMS, algorithm_name
 from localglobus.transfer.models import Task
-from localglobus.transfer.operations import load_collection, record_use, vpath_of
+from localglobus.transfer.times import naive, parse_time
 
 SYNC_LEVELS = {"exists": 0, "size": 1, "mtime": 2, "checksum": 3}
 _TRANSFER_BOOLS = (
@@ -174,7 +176,7 @@ def transfer_task(session: Session, who, doc: dict) -> tuple[Task, bool]:
         session, require_uuid(doc.get("destination_endpoint"), "destination_endpoint")
     )
     items = _transfer_items(doc)
-    options = {name: _bool(doc, name) for name in _TRANSFER_BOOLS}
+    options: dict[str, Any] = {name: _bool(doc, name) for name in _TRANSFER_BOOLS}
     options.update({name: _bool(doc, name, True) for name in _NOTIFY})
     options["sync_level"] = _sync_level(doc.get("sync_level"))
     options["filter_rules"] = _filter_rules(doc.get("filter_rules"))

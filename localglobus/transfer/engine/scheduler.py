@@ -13,8 +13,8 @@ import threading
 from sqlalchemy import select
 
 from localglobus.db import as_utc, utcnow
+from localglobus.transfer.engine.runner import Runner
 from localglobus.transfer.models import Task
-from localglobus.transfer.runner import Runner
 
 log = logging.getLogger("localglobus.transfer")
 MAX_RUNNING = 16
@@ -88,8 +88,7 @@ class Engine:
                 self._start(task_id, owner_id)
 
     def _start(self, task_id: str, owner_id: str) -> None:
-        runner = Runner(self, task_id)
-        runner.owner_id = owner_id
+        runner = Runner(self, task_id, owner_id)
         runner.thread = threading.Thread(
             target=self._run, args=(runner,), name=f"lg-task-{task_id[:8]}", daemon=True
         )

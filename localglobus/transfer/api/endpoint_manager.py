@@ -9,24 +9,21 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from localglobus.db import utcnow
-from localglobus.errors import TransferAPIError
+from localglobus.errors import TransferAPIError, bad_request
 from localglobus.transfer import policy
-from localglobus.transfer.common import (
-    bad_request,
-    body,
-    bool_value,
-    bp,
-    caller,
-    int_arg,
-    iso,
-    naive,
-    parse_time,
-    state,
+from localglobus.transfer.api.arguments import body, bool_value, int_arg
+from localglobus.transfer.api.blueprint import bp
+from localglobus.transfer.api.context import caller, state
+from localglobus.transfer.api.taskdocs import (
+    event_list_doc,
+    pause_doc,
+    read_doc,
+    skipped_doc,
+    successful_doc,
 )
 from localglobus.transfer.documents import endpoint_doc
 from localglobus.transfer.models import AdminCancel, Collection, Task
-from localglobus.transfer.taskdocs import event_list_doc, pause_doc, skipped_doc, successful_doc
-from localglobus.transfer.tasks import read_doc
+from localglobus.transfer.times import iso, naive, parse_time
 
 PAGE = 1000
 
@@ -201,7 +198,7 @@ def admin_cancel():
         if engine is not None:
             engine.cancel(task_id, by_admin=side, message=message)
     with state().db.session() as session:
-        row = session.get(AdminCancel, row_id)
+        row = session.get_one(AdminCancel, row_id)
         row.processed_task_id_list = list(sides)
         row.end_time = utcnow()
         session.flush()

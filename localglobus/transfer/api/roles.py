@@ -10,11 +10,14 @@ from flask import jsonify
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from localglobus.errors import TransferAPIError
+from localglobus.errors import TransferAPIError, bad_request
 from localglobus.transfer import policy
-from localglobus.transfer.common import bad_request, body, bp, caller, require_uuid, result, state
+from localglobus.transfer.api.arguments import body, require_uuid
+from localglobus.transfer.api.blueprint import bp
+from localglobus.transfer.api.context import caller, state
+from localglobus.transfer.api.lookup import load_collection
+from localglobus.transfer.api.responses import result
 from localglobus.transfer.models import ROLE_NAMES, Collection, Role
-from localglobus.transfer.operations import load_collection
 
 
 def role_doc(role: Role) -> dict:
@@ -113,11 +116,11 @@ def delete_role(endpoint_id, role_id):
         coll = _administered(session, endpoint_id, who)
         role = _role(session, coll, role_id)
         if role.role == "administrator":
-            admins = session.scalar(
+            admins = session.execute(
                 select(func.count())
                 .select_from(Role)
                 .where(Role.collection_id == coll.id, Role.role == "administrator")
-            )
+            ).scalar_one()
             if admins <= 1:
                 raise TransferAPIError(
                     409, "Conflict", "Cannot remove the last administrator of an endpoint"

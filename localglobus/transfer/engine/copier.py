@@ -14,7 +14,7 @@ import stat as stat_mod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from localglobus.transfer import checksums
+from localglobus.transfer.engine import checksums
 
 CHUNK = 8 << 20
 _HASH_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lg-hash")
@@ -212,16 +212,17 @@ def _write_once(src, st, tmp_path, verify, algorithm, external, preserve, progre
                 size = _copy_plain(src, dst, st.st_size, progress, should_stop)
         except OSError as exc:
             raise classify(exc, "destination") from None
-        if external is not None and hsrc.hexdigest() != external:
+        # `hsrc` exists whenever `hashing`, which `verify` and `external` both imply.
+        if external is not None and hsrc is not None and hsrc.hexdigest() != external:
             raise CopyError("VERIFY_CHECKSUM", "source does not match external_checksum", "source")
-        if hdst is not None and hdst.hexdigest() != hsrc.hexdigest():
+        if hdst is not None and hsrc is not None and hdst.hexdigest() != hsrc.hexdigest():
             return None
         if preserve:
             os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
         ok = True
         return CopyResult(
             size=size,
-            checksum=hsrc.hexdigest() if hashing else None,
+            checksum=hsrc.hexdigest() if hsrc is not None else None,
             algorithm=algorithm if hashing else None,
             checksummed=size if hashing else 0,
         )

@@ -6,10 +6,13 @@ from flask import jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from localglobus.errors import TransferAPIError
-from localglobus.transfer.common import bad_request, body, bp, caller, require_uuid, result, state
+from localglobus.errors import TransferAPIError, bad_request
+from localglobus.transfer.api.arguments import body, require_uuid
+from localglobus.transfer.api.blueprint import bp
+from localglobus.transfer.api.context import caller, state
+from localglobus.transfer.api.lookup import load_collection, vpath_of
+from localglobus.transfer.api.responses import result
 from localglobus.transfer.models import Bookmark
-from localglobus.transfer.operations import load_collection, vpath_of
 from localglobus.transfer.paths import as_dir
 
 BOOKMARK_LIMIT = 500

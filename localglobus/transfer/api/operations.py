@@ -7,55 +7,17 @@ import errno
 import os
 
 from flask import jsonify, request
-from sqlalchemy.dialects.sqlite import insert
-from sqlalchemy.orm import Session
 
-from localglobus.db import utcnow
-from localglobus.errors import TransferAPIError
+from localglobus.errors import TransferAPIError, bad_request
 from localglobus.transfer import listing, paths, policy
-from localglobus.transfer.common import bad_request, body, bool_value, bp, caller, int_arg, result
-from localglobus.transfer.common import state as get_state
-from localglobus.transfer.models import Collection, CollectionUse
+from localglobus.transfer.api.arguments import body, bool_value, int_arg
+from localglobus.transfer.api.blueprint import bp
+from localglobus.transfer.api.context import caller
+from localglobus.transfer.api.context import state as get_state
+from localglobus.transfer.api.lookup import disk_path, load_collection, record_use, vpath_of
+from localglobus.transfer.api.responses import result
 
 LS_MAX = 100000
-
-
-def load_collection(session: Session, endpoint_id: str) -> Collection:
-    coll = session.get(Collection, str(endpoint_id))
-    if coll is None:
-        raise TransferAPIError(404, "EndpointNotFound", f"No such endpoint '{endpoint_id}'")
-    return coll
-
-
-def vpath_of(raw, default: str = "/~/") -> str:
-    try:
-        return paths.normalize(raw, default)
-    except paths.PathRefused as exc:
-        raise bad_request(exc.message) from None
-
-
-def disk_path(coll: Collection, vpath: str, entry: bool = False) -> str:
-    """Where `vpath` is on disk; a path leading outside the root is a permission error."""
-    try:
-        if entry:
-            return paths.resolve_entry(coll.root_path, vpath)
-        return paths.resolve(coll.root_path, vpath)
-    except paths.PathRefused as exc:
-        raise TransferAPIError(403, "EndpointPermissionDenied", exc.message) from None
-
-
-def record_use(session: Session, identity_id: str, *collection_ids: str) -> None:
-    """Remember the use for endpoint_search's `recently-used` scope."""
-    for cid in {c for c in collection_ids if c}:
-        stmt = insert(CollectionUse).values(
-            identity_id=identity_id, collection_id=cid, last_used=utcnow()
-        )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["identity_id", "collection_id"],
-                set_={"last_used": stmt.excluded.last_used},
-            )
-        )
 
 
 def _not_found(vpath: str) -> TransferAPIError:

@@ -7,29 +7,23 @@ from flask import jsonify, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from localglobus.errors import TransferAPIError
-from localglobus.transfer import submit
-from localglobus.transfer.common import (
-    bad_request,
-    body,
-    bp,
-    caller,
-    int_arg,
-    naive,
-    only_fields,
-    result,
-    state,
-)
-from localglobus.transfer.documents import task_doc
-from localglobus.transfer.models import SubmissionId, Task
-from localglobus.transfer.taskdocs import (
+from localglobus.errors import TransferAPIError, bad_request
+from localglobus.transfer.api import submit
+from localglobus.transfer.api.arguments import body, int_arg, only_fields
+from localglobus.transfer.api.blueprint import bp
+from localglobus.transfer.api.context import caller, state
+from localglobus.transfer.api.responses import result
+from localglobus.transfer.api.taskdocs import (
     event_list_doc,
     pause_doc,
+    read_doc,
     skipped_doc,
     successful_doc,
     task_filters,
     task_order,
 )
+from localglobus.transfer.models import SubmissionId, Task
+from localglobus.transfer.times import naive
 
 
 def own_task(session: Session, task_id: str, owner_id: str) -> Task:
@@ -38,16 +32,6 @@ def own_task(session: Session, task_id: str, owner_id: str) -> Task:
     if task is None or task.owner_id != owner_id:
         raise TransferAPIError(404, "TaskNotFound", f"Task '{task_id}' not found")
     return task
-
-
-def read_doc(session: Session, task_id: str, manager: bool = False) -> dict:
-    """The task document with the engine's not-yet-committed progress added."""
-    engine = state().engine
-    if engine is None:
-        return task_doc(session, session.get(Task, task_id), manager=manager)
-    with engine.reading(task_id) as live:
-        session.expire_all()
-        return task_doc(session, session.get(Task, task_id), live, manager=manager)
 
 
 @bp.get("/submission_id")

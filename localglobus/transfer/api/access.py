@@ -11,23 +11,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from localglobus.db import utcnow
-from localglobus.errors import TransferAPIError
+from localglobus.errors import TransferAPIError, bad_request
 from localglobus.transfer import policy
-from localglobus.transfer.common import (
-    bad_request,
-    body,
-    bp,
-    caller,
-    iso,
-    naive,
-    parse_time,
-    require_uuid,
-    result,
-    state,
-)
+from localglobus.transfer.api.arguments import body, require_uuid
+from localglobus.transfer.api.blueprint import bp
+from localglobus.transfer.api.context import caller, state
+from localglobus.transfer.api.lookup import load_collection, vpath_of
+from localglobus.transfer.api.responses import result
 from localglobus.transfer.models import AccessRule, Collection, Role
-from localglobus.transfer.operations import load_collection, vpath_of
 from localglobus.transfer.paths import as_dir
+from localglobus.transfer.times import iso, naive, parse_time
 
 RULE_LIMIT = 100
 PRINCIPAL_TYPES = ("identity", "group", "all_authenticated_users", "anonymous")
@@ -152,9 +145,9 @@ def create_access(endpoint_id):
     perms = _permissions(doc, principal_type)
     with state().db.session() as session:
         coll = _guest_for_acl(session, endpoint_id, who)
-        count = session.scalar(
+        count = session.execute(
             select(func.count()).select_from(AccessRule).where(AccessRule.collection_id == coll.id)
-        )
+        ).scalar_one()
         if count >= RULE_LIMIT:
             raise TransferAPIError(
                 409, "LimitExceeded", f"An endpoint can have at most {RULE_LIMIT} access rules"

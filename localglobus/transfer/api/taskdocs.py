@@ -1,5 +1,6 @@
 """Queries and documents shared by the task routes and the endpoint manager: task_list
-filters and ordering, event lists, successful transfers, skipped errors, pause info."""
+filters and ordering, task documents with live progress, event lists, successful
+transfers, skipped errors, pause info."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from flask import request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from localglobus.transfer.common import bad_request, int_arg, iso, naive, parse_time
+from localglobus.errors import bad_request
+from localglobus.transfer.api.arguments import int_arg
+from localglobus.transfer.api.context import state
+from localglobus.transfer.documents import task_doc
 from localglobus.transfer.models import Task, TaskEvent, TaskFile
+from localglobus.transfer.times import iso, naive, parse_time
 
 MARKER_PAGE = 1000
 TASK_ORDER_FIELDS = {
@@ -79,6 +84,16 @@ def task_order(raw: str | None) -> list:
             raise bad_request(f"Invalid orderby {part.strip()!r}")
         order.append(column.desc() if direction == "DESC" else column.asc())
     return order + [Task.id]
+
+
+def read_doc(session: Session, task_id: str, manager: bool = False) -> dict:
+    """The task document with the engine's not-yet-committed progress added."""
+    engine = state().engine
+    if engine is None:
+        return task_doc(session, session.get_one(Task, task_id), manager=manager)
+    with engine.reading(task_id) as live:
+        session.expire_all()
+        return task_doc(session, session.get_one(Task, task_id), live, manager=manager)
 
 
 def event_list_doc(session: Session, task_id: str) -> dict:
