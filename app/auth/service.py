@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from app.auth.pending import PendingLogin
 from app.db import utcnow
-from app.errors import BadInput
+from app.errors import BadInput, LoginRejected
 from app.extensions import db
 from app.globus import oauth, tokens
-from app.globus.oauth import LoginRejected
+from app.inputs import has_control
 from app.models import User
 from app.security import safe_next
 
@@ -22,7 +22,6 @@ security_log = logging.getLogger("ferry.security")
 
 # Longer callback parameters are not from Globus (codes and our states are ~40-90 chars).
 MAX_PARAM_LENGTH = 1024
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Scope strings as Globus writes them, dependency syntax included (reference A.9).
 _SCOPE = re.compile(r"^[A-Za-z0-9:/._\-*\[\] ]{1,1024}$")
 MAX_EXTRA_SCOPES = 10
@@ -130,7 +129,7 @@ def _callback_params(args: Mapping[str, list[str]]) -> dict[str, str]:
         value = values[0]
         if len(name) + len(value) > MAX_PARAM_LENGTH:
             raise LoginRejected(_START_AGAIN, reason="oversized callback parameter")
-        if _CONTROL.search(name) or _CONTROL.search(value):
+        if has_control(name) or has_control(value):
             raise LoginRejected(_START_AGAIN, reason="control character in callback")
         params[name] = value
     return params

@@ -17,7 +17,8 @@ from flask import (
 
 from app.auth import pending, service
 from app.auth.decorators import login_required
-from app.globus.oauth import LoginRejected, init_oauth
+from app.errors import LoginRejected
+from app.globus.oauth import init_oauth
 from app.sessions import destroy_session
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")

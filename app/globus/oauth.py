@@ -22,7 +22,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
-from app.errors import GlobusUnavailable, PortalError
+from app.errors import GlobusUnavailable, LoginRejected
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +34,6 @@ ID_TOKEN_ALGORITHMS = ("RS512", "RS256")
 ID_TOKEN_LEEWAY = 60
 # (connect, read) seconds for discovery, JWKS and token requests (SECURITY.md: Reliability).
 HTTP_TIMEOUT = (5, 10)
-
-
-class LoginRejected(PortalError):
-    """The sign-in cannot be completed safely; the user starts again. `reason` is for the
-    security log, `message` for the page."""
-
-    status = 400
-    title = "Sign-in failed"
-
-    def __init__(self, message: str = "", *, reason: str = "", **kwargs):
-        super().__init__(message, **kwargs)
-        self.reason = reason or self.message
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import requests
 from sqlalchemy import Row, delete, or_, select, update
 
 from app.db import as_utc, utcnow
-from app.errors import GlobusUnavailable, LoginRequired
+from app.errors import GlobusUnavailable, LoginRequired, TokenDecryptError
 from app.extensions import db
-from app.globus.crypto import TokenDecryptError, aad, keyring
+from app.globus.crypto import aad, keyring
 from app.models import OAuthToken
 
 log = logging.getLogger(__name__)

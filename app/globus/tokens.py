@@ -19,9 +19,9 @@ import requests
 from sqlalchemy import delete, select, update
 
 from app.db import as_utc
-from app.errors import LoginRequired
+from app.errors import LoginRequired, TokenDecryptError
 from app.extensions import db
-from app.globus.crypto import TokenDecryptError, aad, keyring
+from app.globus.crypto import aad, keyring
 from app.globus.refresh import SIGN_IN_AGAIN, decrypt, expiring, read_row, refresh
 from app.models import OAuthToken
 
@@ -185,7 +185,3 @@ def rekey_all() -> RekeyResult:
                 )
                 rekeyed += 1
     return RekeyResult(rekeyed, failed)
-
-
-# Tests of other areas read stored tokens with this name.
-_decrypt = decrypt
