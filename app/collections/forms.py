@@ -98,10 +98,3 @@ class RenameBookmarkForm(FlaskForm):
 
 class DeleteBookmarkForm(FlaskForm):
     return_to = HiddenField()
-
-
-def default_bookmark_name(collection_name: str, path: str) -> str:
-    """'Lab Storage: raw' for /data/raw/; the collection's name for its top folder."""
-    last = [p for p in path.split("/") if p][-1:]
-    name = f"{collection_name}: {last[0]}" if last else collection_name
-    return name[:BOOKMARK_NAME_MAX]

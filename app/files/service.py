@@ -15,7 +15,7 @@ from typing import TypeVar
 from flask import current_app
 
 from app import paths
-from app.collections.forms import default_bookmark_name
+from app.collections import service as collections_service
 from app.errors import AlreadyExists, NotFound, PermissionDenied
 from app.files.forms import PAGE_SIZE, BrowseQuery
 from app.globus import collections as globus_collections
@@ -46,7 +46,7 @@ class Folder:
     @property
     def bookmark_name(self) -> str:
         """A name to suggest for a bookmark of this folder."""
-        return default_bookmark_name(self.collection.display_name, self.path)
+        return collections_service.default_bookmark_name(self.collection.display_name, self.path)
 
     @property
     def parent(self) -> str | None:
