@@ -7,7 +7,7 @@ datetime-local field) is read as UTC, and every time shown says so.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, overload
 
 from flask import Flask
 from markupsafe import Markup, escape
@@ -16,8 +16,13 @@ MINUTES = "%Y-%m-%d %H:%M UTC"
 SECONDS = "%Y-%m-%d %H:%M:%S UTC"
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None:
-    """`value` with its zone, UTC when it has none; None stays None."""
+    """`value` with its zone, UTC when it has none (SQLite hands back naive datetimes;
+    every stored time is UTC); None stays None."""
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)

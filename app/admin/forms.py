@@ -70,6 +70,8 @@ def _future(form, field) -> None:
 
 
 class _PrincipalMixin:
+    principal_type: SelectField  # declared by each form
+
     def validate_principal(self, field) -> None:
         """A person or a group needs a value; a group id is a UUID."""
         kind = self.principal_type.data

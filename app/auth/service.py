@@ -90,9 +90,10 @@ def begin_login(
 
 def complete_login(
     args: Mapping[str, list[str]], pending: PendingLogin | None, redirect_uri: str
-) -> User:
+) -> tuple[User, str]:
     """Check the callback, then (only then) redeem the code, verify the id_token and sign
-    the user in. Every refusal raises LoginRejected before any token request."""
+    the user in; returns the user and the page the sign-in started from. Every refusal
+    raises LoginRejected before any token request."""
     params = _callback_params(args)
     if "error" in params:
         if params["error"] == "access_denied":
@@ -114,7 +115,7 @@ def complete_login(
         raise LoginRejected(_START_AGAIN, reason="callback without code")
     token_response = oauth.exchange_code(params["code"], redirect_uri, pending.code_verifier)
     claims = oauth.validate_id_token(token_response, pending.nonce)
-    return sign_in(claims, token_response)
+    return sign_in(claims, token_response), pending.next
 
 
 _START_AGAIN = "This sign-in link is not valid (any more) in this browser. Please sign in again."

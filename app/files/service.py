@@ -13,10 +13,11 @@ from threading import Lock
 from typing import TypeVar
 
 from flask import current_app
+from flask.globals import app_ctx
 
 from app import paths
 from app.collections import service as collections_service
-from app.errors import AlreadyExists, NotFound, PermissionDenied
+from app.errors import AlreadyExists, GlobusUnavailable, NotFound, PermissionDenied
 from app.files.forms import PAGE_SIZE, BrowseQuery
 from app.globus import collections as globus_collections
 from app.globus import files as globus_files
@@ -62,25 +63,28 @@ def browse(user_id: int, query: BrowseQuery) -> Folder:
     the default folder, so neither call waits for the other)."""
     recent = _recent_collections()
     collection = recent.get(user_id, query.collection_id)
+    if collection is not None:
+        return Folder(collection, _list_page(user_id, query), query)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        fetching = None
-        if collection is None:
-            fetch = _in_app_context(globus_collections.get_collection)
-            fetching = pool.submit(fetch, user_id, query.collection_id)
-        listing = globus_files.list_folder(
-            user_id,
-            query.collection_id,
-            query.path,
-            offset=query.offset,
-            limit=PAGE_SIZE,
-            orderby=query.orderby,
-            show_hidden=query.show_hidden,
-            name_glob=query.name_glob,
-        )
-        if fetching is not None:
-            collection = fetching.result()
-            recent.put(user_id, collection)
+        fetch = _in_app_context(globus_collections.get_collection)
+        fetching = pool.submit(fetch, user_id, query.collection_id)
+        listing = _list_page(user_id, query)
+        collection = fetching.result()
+    recent.put(user_id, collection)
     return Folder(collection, listing, query)
+
+
+def _list_page(user_id: int, query: BrowseQuery) -> Listing:
+    return globus_files.list_folder(
+        user_id,
+        query.collection_id,
+        query.path,
+        offset=query.offset,
+        limit=PAGE_SIZE,
+        orderby=query.orderby,
+        show_hidden=query.show_hidden,
+        name_glob=query.name_glob,
+    )
 
 
 class _RecentCollections:
@@ -117,7 +121,7 @@ def _recent_collections() -> _RecentCollections:
 
 def _in_app_context(fn: Callable[..., T]) -> Callable[..., T]:
     """`fn`, run in another thread within this app (the token store needs it)."""
-    app = current_app._get_current_object()
+    app = app_ctx.app  # the app itself, not the proxy bound to this thread
 
     def run(*args, **kwargs) -> T:
         with app.app_context():
@@ -224,6 +228,9 @@ def submit_delete(
         label=_label(label),
         submission_id=submission_id,
     )
+    if submission.task_id is None:
+        # A submitted delete has its task id; anything else is not at Globus yet.
+        raise GlobusUnavailable("Globus has not confirmed the delete; try again.")
     return submission.task_id
 
 

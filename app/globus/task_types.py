@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Self
 
 from app.formatting import human_size, parse_time
 
@@ -83,7 +84,7 @@ class Task:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_api(cls, doc: dict) -> Task:
+    def from_api(cls, doc: dict) -> Self:
         """Build from a task document."""
         return cls(
             task_id=str(doc.get("task_id", "")),

@@ -182,7 +182,8 @@ def load_page(user_id: int, args) -> TransferPage:
             scopes += [s for s in error.required_scopes if s not in scopes]
     if scopes:
         raise ConsentRequired("Missing required data_access consent", required_scopes=scopes)
-    page = TransferPage(*panes, bookmarks=load_bookmarks(user_id), args=kept)
+    source, destination = panes
+    page = TransferPage(source, destination, bookmarks=load_bookmarks(user_id), args=kept)
     page.pending = pending_submissions(user_id)
     if page.ready:
         page.submission_id = new_submission_id(user_id)
