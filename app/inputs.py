@@ -15,6 +15,7 @@ from typing import Any
 from wtforms.validators import ValidationError
 
 from app.errors import BadInput
+from app.formatting import as_utc
 
 # Every C0 control character and DEL: never typed by a person on one line.
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -109,7 +110,7 @@ def clean_deadline(value: datetime | None, *, now: datetime | None = None) -> da
     """An optional deadline in the future; one without a zone is UTC (the forms say so)."""
     if value is None:
         return None
-    deadline = value if value.tzinfo else value.replace(tzinfo=UTC)
+    deadline = as_utc(value)
     if deadline <= (now or datetime.now(UTC)):
         raise BadInput("The deadline must be in the future.")
     return deadline

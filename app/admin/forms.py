@@ -21,6 +21,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app import paths
 from app.admin.models import ACTIONS
 from app.errors import BadInput
+from app.formatting import as_utc
 from app.globus.admin_types import ROLE_NAMES
 from app.inputs import clean_uuid, has_control
 
@@ -65,7 +66,7 @@ def _single_line(form, field) -> None:
 
 
 def _future(form, field) -> None:
-    if field.data and field.data.replace(tzinfo=UTC) <= datetime.now(UTC):
+    if field.data and as_utc(field.data) <= datetime.now(UTC):
         raise ValidationError("The expiration must be in the future.")
 
 

@@ -5,12 +5,13 @@ here checks them again on the collection the view fetched this request."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from app.admin import access
 from app.admin.audit import audited
 from app.admin.queries import find_access_rule, find_monitored_task, find_role, resolve_principal
 from app.errors import BadInput, PermissionDenied
+from app.formatting import as_utc
 from app.globus import admin, endpoint_manager
 from app.globus.admin_types import ROLE_NAMES, AccessRule, Role
 from app.globus.types import Collection
@@ -41,7 +42,7 @@ def _ensure(collection: Collection, what: str) -> None:
 
 
 def _globus_time(value: datetime | None) -> str | None:
-    return value.replace(tzinfo=value.tzinfo or UTC).isoformat() if value else None
+    return as_utc(value).isoformat() if value else None
 
 
 # -- access rules ---------------------------------------------------------------------------
