@@ -34,7 +34,7 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import models, sessions  # noqa: F401 - models: every table on Base.metadata
+    from app import formatting, models, sessions  # noqa: F401 - models: every table on Base.metadata
     from app.extensions import csrf, db
     from app.globus import crypto
 
@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     crypto.init_app(app)
     sessions.init_app(app)
     csrf.init_app(app)
+    formatting.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

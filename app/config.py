@@ -9,6 +9,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from app.errors import ConfigError
+
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 
@@ -20,10 +22,6 @@ BASE_SCOPES = (
     "urn:globus:auth:scope:auth.globus.org:view_identity_set",
     "urn:globus:auth:scope:transfer.api.globus.org:all",
 )
-
-
-class ConfigError(RuntimeError):
-    """The configuration is unsafe or incomplete; the portal refuses to start."""
 
 
 def load_config(overrides: dict | None = None) -> dict:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 
 class Base(DeclarativeBase):
@@ -16,13 +17,6 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def make_engine(url: str) -> Engine:
@@ -42,7 +36,7 @@ class Database:
 
     def __init__(self):
         # Bound per app (tests run several apps in one process), scoped per thread.
-        self.session = scoped_session(lambda: Session(bind=self.engine, expire_on_commit=False))
+        self.session: scoped_session[Session] = scoped_session(_AppSessions(self))
 
     def init_app(self, app: Flask) -> None:
         app.extensions["ferry_db_engine"] = make_engine(app.config["FERRY_DATABASE_URL"])
@@ -51,6 +45,18 @@ class Database:
     @property
     def engine(self) -> Engine:
         return current_app.extensions["ferry_db_engine"]
+
+
+class _AppSessions(sessionmaker[Session]):
+    """New sessions bound to the engine of the app in use when they are made."""
+
+    def __init__(self, database: Database):
+        super().__init__(expire_on_commit=False)
+        self.database = database
+
+    def __call__(self, **local_kw: Any) -> Session:
+        local_kw.setdefault("bind", self.database.engine)
+        return super().__call__(**local_kw)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

@@ -41,6 +41,13 @@ class BadInput(PortalError):
     title = "Check your input"
 
 
+class AlreadyExists(BadInput):
+    """mkdir or rename onto a name that is taken (ExternalError.MkdirFailed.Exists)."""
+
+    status = 409
+    title = "Already exists"
+
+
 class GlobusUnavailable(PortalError):
     status = 503
     title = "Globus is unavailable, try again"
@@ -62,6 +69,26 @@ class ConsentRequired(PortalError):
     def __init__(self, message: str = "", *, required_scopes: list[str], **kwargs):
         super().__init__(message, **kwargs)
         self.required_scopes = required_scopes
+
+
+class LoginRejected(PortalError):
+    """The sign-in cannot be completed safely; the user starts again. `reason` is for the
+    security log, `message` for the page."""
+
+    status = 400
+    title = "Sign-in failed"
+
+    def __init__(self, message: str = "", *, reason: str = "", **kwargs):
+        super().__init__(message, **kwargs)
+        self.reason = reason or self.message
+
+
+class TokenDecryptError(Exception):
+    """A stored token cannot be decrypted: unknown key, tampered, or moved to another row."""
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the portal refuses to start."""
 
 
 def register_error_handlers(app: Flask) -> None:

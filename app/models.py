@@ -24,7 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 import app
-from app.db import Base, as_utc, utcnow
+from app.db import Base, utcnow
+from app.formatting import as_utc
 
 
 def import_all_models() -> None:

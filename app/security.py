@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 from flask import Flask, request
+
+from app.inputs import has_control
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self' {auth}; frame-ancestors 'none'; "
     "object-src 'none'; base-uri 'none'"
 )
-
-# Control characters and backslashes never belong in a portal path.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -25,7 +23,13 @@ def safe_next(target: str | None, default: str = "/") -> str:
     """
     if not target or len(target) > 2048:
         return default
-    if _UNSAFE.search(target) or "%5c" in target.lower() or "%2f%2f" in target.lower():
+    # Control characters and backslashes never belong in a portal path.
+    if (
+        has_control(target)
+        or "\\" in target
+        or "%5c" in target.lower()
+        or "%2f%2f" in target.lower()
+    ):
         return default
     if not target.startswith("/") or target.startswith("//"):
         return default

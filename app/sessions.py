@@ -1,7 +1,7 @@
 """Server-side sessions (flask-session 0.8): the SQL store by default, Redis when
 FERRY_REDIS_URL is set. The cookie holds only a random id.
 
-Sign-in calls `app.session_interface.regenerate(session)` after login (no fixation);
+Sign-in calls `regenerate_session()` after login (no fixation);
 sign-out calls `destroy_session()`. An unknown id sent by a client is never adopted
 (flask-session issues a fresh one). When the store is down, the request gets a 503 page
 and no cookie; the next request after recovery works.
@@ -13,14 +13,16 @@ import logging
 import random
 import secrets
 from datetime import timedelta
+from typing import cast
 
 from flask import Flask, Response, current_app, g, request, session
+from flask.sessions import SessionMixin
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.redis import RedisSessionInterface
 from redis import Redis, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from app.db import utcnow
@@ -29,7 +31,7 @@ from app.extensions import db
 from app.models import SessionRecord
 
 log = logging.getLogger(__name__)
-S = SessionRecord.__table__
+S = cast(Table, SessionRecord.__table__)  # a mapped class's table is a Table
 
 COOKIE_NAME = "ferry_session"  # localglobus uses localglobus_session (same host in dev)
 LIFETIME = timedelta(hours=12)  # sliding: every request of a signed-in user extends it
@@ -37,7 +39,7 @@ STORE_ERRORS = (SQLAlchemyError, RedisError, OSError)
 UNAVAILABLE = "Ferry cannot reach its database right now. Please try again in a minute."
 
 
-class _ResilientStore:
+class _ResilientStore(ServerSideSessionInterface):
     """A session store that is down gives an empty session flagged `store_unavailable`
     (the request then shows a 503 page) instead of an exception before any handler."""
 
@@ -67,7 +69,7 @@ class _ResilientStore:
                 response.mimetype = "text/plain"
 
 
-class SqlSessionInterface(_ResilientStore, ServerSideSessionInterface):
+class SqlSessionInterface(_ResilientStore):
     """Sessions in the `sessions` table, on the portal's own engine (flask-session's
     SQLAlchemy backend needs Flask-SQLAlchemy)."""
 
@@ -154,15 +156,34 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(error, _store_down)
 
 
+def regenerate_session() -> None:
+    """Sign-in: the same data under a new id; the old id is deleted (no fixation)."""
+    _interface().regenerate(_server_side(session))
+
+
 def destroy_session() -> None:
     """Sign-out: delete the server-side record now and expire the cookie on this response."""
-    interface = current_app.session_interface
-    if session.sid:
-        interface._delete_session(interface._get_store_id(session.sid))
-    session.clear()
+    interface = _interface()
+    current = _server_side(session)
+    if current.sid:
+        interface._delete_session(interface._get_store_id(current.sid))
+    current.clear()
     # Nothing can revive the old id, even a request racing this one.
-    session.sid = interface._generate_sid(interface.sid_length)
-    session.modified = True
+    current.sid = interface._generate_sid(interface.sid_length)
+    current.modified = True
+
+
+def _interface() -> ServerSideSessionInterface:
+    interface = current_app.session_interface
+    if not isinstance(interface, ServerSideSessionInterface):
+        raise RuntimeError("app.sessions.init_app installs the session interface")
+    return interface
+
+
+def _server_side(current: SessionMixin) -> ServerSideSession:
+    if not isinstance(current, ServerSideSession):
+        raise RuntimeError("app.sessions.init_app installs server-side sessions")
+    return current
 
 
 def _refuse_without_store():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 
@@ -18,6 +18,7 @@ from app.admin.models import FAILED, OK, PENDING, AuditEntry
 from app.db import utcnow
 from app.errors import GlobusUnavailable, PortalError
 from app.extensions import db
+from app.formatting import day_start
 from app.globus.types import Collection
 
 PER_PAGE = 50
@@ -97,6 +98,14 @@ class AuditPage:
         """An older page exists."""
         return self.page * PER_PAGE < self.total
 
+    @property
+    def previous_page(self) -> int:
+        return max(1, self.page - 1)
+
+    @property
+    def next_page(self) -> int:
+        return self.page + 1
+
 
 def list_entries(filters: AuditFilters, page: int = 1) -> AuditPage:
     """Entries matching `filters`, newest first, PER_PAGE at a time."""
@@ -110,9 +119,9 @@ def list_entries(filters: AuditFilters, page: int = 1) -> AuditPage:
     if filters.result:
         query = query.where(AuditEntry.result == filters.result)
     if filters.since:
-        query = query.where(AuditEntry.created_at >= _start_of(filters.since))
+        query = query.where(AuditEntry.created_at >= day_start(filters.since))
     if filters.until:
-        query = query.where(AuditEntry.created_at < _start_of(filters.until + timedelta(days=1)))
+        query = query.where(AuditEntry.created_at < day_start(filters.until, days=1))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = max(1, page)
     rows = db.session.scalars(
@@ -121,7 +130,3 @@ def list_entries(filters: AuditFilters, page: int = 1) -> AuditPage:
         .limit(PER_PAGE)
     ).all()
     return AuditPage(entries=list(rows), page=page, total=total)
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import uuid
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -20,10 +18,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app import paths
 from app.admin.models import ACTIONS
+from app.errors import BadInput
+from app.formatting import as_utc
 from app.globus.admin_types import ROLE_NAMES
+from app.inputs import clean_uuid, has_control
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 PRINCIPAL_TYPES = [
@@ -38,15 +39,13 @@ TASK_STATUSES = [(s, s.title()) for s in ("ACTIVE", "INACTIVE", "SUCCEEDED", "FA
 
 def rule_path_problem(path: str) -> str | None:
     """Why `path` is not a valid access rule path, or None. A rule path names a folder of
-    the guest collection: absolute, ending in `/`, without `..` or control characters."""
+    the guest collection: a path of the portal's one grammar (app.paths), from the
+    collection's root ('/'), ending in `/`."""
+    problem = paths.problem(path)
+    if problem:
+        return problem
     if not path.startswith("/") or not path.endswith("/"):
         return "The path must start and end with /, for example /results/2024/."
-    if any(part in ("..", ".") for part in path.split("/")):
-        return "The path must not contain . or .. parts."
-    if "\\" in path or "\x00" in path or "\r" in path or "\n" in path or _CONTROL.search(path):
-        return "The path must not contain backslashes or control characters."
-    if "//" in path:
-        return "The path must not contain empty parts (//)."
     return None
 
 
@@ -57,21 +56,23 @@ def _rule_path(form, field) -> None:
 
 
 def _no_control(form, field) -> None:
-    if field.data and _CONTROL.search(field.data):
+    if field.data and has_control(field.data, lines=True):
         raise ValidationError("Control characters are not allowed.")
 
 
 def _single_line(form, field) -> None:
-    if field.data and ("\r" in field.data or "\n" in field.data or _CONTROL.search(field.data)):
+    if field.data and has_control(field.data):
         raise ValidationError("Use one line, without control characters.")
 
 
 def _future(form, field) -> None:
-    if field.data and field.data.replace(tzinfo=UTC) <= datetime.now(UTC):
+    if field.data and as_utc(field.data) <= datetime.now(UTC):
         raise ValidationError("The expiration must be in the future.")
 
 
 class _PrincipalMixin:
+    principal_type: SelectField  # declared by each form
+
     def validate_principal(self, field) -> None:
         """A person or a group needs a value; a group id is a UUID."""
         kind = self.principal_type.data
@@ -81,9 +82,9 @@ class _PrincipalMixin:
             raise ValidationError("Say who: a username or email, or a group id.")
         if kind == "group":
             try:
-                uuid.UUID(value)
-            except ValueError:
-                raise ValidationError("A group id looks like 1a2b3c4d-...-...") from None
+                field.data = clean_uuid(value, message="A group id looks like 1a2b3c4d-...-...")
+            except BadInput as error:
+                raise ValidationError(error.message) from None
 
 
 class RuleForm(_PrincipalMixin, FlaskForm):
@@ -140,7 +141,7 @@ class RoleForm(_PrincipalMixin, FlaskForm):
     )
 
 
-class CancelForm(FlaskForm):
+class AdminCancelForm(FlaskForm):
     """Cancel somebody's task as an admin; the owner sees the message."""
 
     message = TextAreaField(

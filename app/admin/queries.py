@@ -5,15 +5,17 @@ an id is always looked up within the collection in the URL."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 
+from app import paths
 from app.errors import BadInput, NotFound, PermissionDenied
 from app.extensions import db
+from app.formatting import day_start
 from app.globus import admin, endpoint_manager, files
 from app.globus.admin_types import AccessRule, Identity, Role
-from app.globus.endpoint_manager import MonitoredTask, TaskFilters
+from app.globus.endpoint_manager import MonitoredTask, MonitoredTaskFilters
 from app.globus.task_types import TaskEvent
 from app.globus.types import Collection
 from app.models import User
@@ -116,18 +118,14 @@ def monitored_tasks(actor, collection: Collection, query: ActivityQuery, last_ke
     statuses = query.statuses
     if query.paused is not None and not statuses:
         statuses = ("ACTIVE", "INACTIVE")  # Globus filters is_paused among running tasks
-    filters = TaskFilters(
+    filters = MonitoredTaskFilters(
         statuses=statuses,
         owner_id=owner_id,
-        completed_after=_day_start(query.completed_after),
-        completed_before=_day_start(query.completed_before, days=1),
+        completed_after=day_start(query.completed_after),
+        completed_before=day_start(query.completed_before, days=1),
         is_paused=query.paused,
     )
     return endpoint_manager.monitored_tasks(actor.id, collection.id, filters, last_key)
-
-
-def _day_start(day: date | None, days: int = 0) -> datetime | None:
-    return datetime.combine(day + timedelta(days=days), time.min) if day else None
 
 
 @dataclass
@@ -135,16 +133,14 @@ class FolderPicker:
     """The folders under `path`, for choosing a rule's path by browsing."""
 
     path: str
-    folders: list[str]
+    folders: list[tuple[str, str]]  # (name, path)
     error: str | None = None
     has_more: bool = False
 
     @property
     def parent(self) -> str | None:
         """The folder above, or None at the root."""
-        if self.path == "/":
-            return None
-        return self.path.rstrip("/").rsplit("/", 1)[0] + "/"
+        return paths.parent(self.path)
 
 
 def folder_picker(actor, collection: Collection, path: str) -> FolderPicker:
@@ -154,5 +150,9 @@ def folder_picker(actor, collection: Collection, path: str) -> FolderPicker:
         listing = files.list_folder(actor.id, collection.id, path, limit=PICKER_LIMIT)
     except (NotFound, PermissionDenied, BadInput) as error:
         return FolderPicker(path=path, folders=[], error=error.message)
-    folders = [path + entry.name + "/" for entry in listing.entries if entry.is_dir]
+    folders = [
+        (entry.name, paths.join(path, entry.name + "/"))
+        for entry in listing.entries
+        if entry.is_dir
+    ]
     return FolderPicker(path=path, folders=folders, has_more=listing.has_more)

@@ -5,12 +5,13 @@ here checks them again on the collection the view fetched this request."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from app.admin import access
 from app.admin.audit import audited
 from app.admin.queries import find_access_rule, find_monitored_task, find_role, resolve_principal
 from app.errors import BadInput, PermissionDenied
+from app.formatting import as_utc
 from app.globus import admin, endpoint_manager
 from app.globus.admin_types import ROLE_NAMES, AccessRule, Role
 from app.globus.types import Collection
@@ -41,7 +42,7 @@ def _ensure(collection: Collection, what: str) -> None:
 
 
 def _globus_time(value: datetime | None) -> str | None:
-    return value.replace(tzinfo=value.tzinfo or UTC).isoformat() if value else None
+    return as_utc(value).isoformat() if value else None
 
 
 # -- access rules ---------------------------------------------------------------------------
@@ -61,7 +62,7 @@ def add_access_rule(
             f"This collection already has {RULE_LIMIT} access rules, the most Globus allows. "
             "Delete one before adding another."
         )
-    body = {
+    body: dict[str, str | None] = {
         "principal_type": new.principal_type,
         "principal": principal,
         "path": new.path,
@@ -92,7 +93,8 @@ def update_access_rule(
     """Change a rule's permissions and expiration (None: never expires). `rule` comes
     from find_access_rule on this collection."""
     _ensure(collection, "manage_rules")
-    if not rule.is_editable:
+    rule_id = rule.id  # only explicit rules have one (AccessRule.is_editable)
+    if rule_id is None:
         raise BadInput("Implicit rules of role holders cannot be changed.")
     if rule.principal_type == "anonymous" and "w" in permissions and not allow_anonymous_write:
         raise BadInput(ANONYMOUS_WRITE_REFUSED)
@@ -100,7 +102,7 @@ def update_access_rule(
     before = rule.snapshot()
     target = f"{rule.path} for {rule.principal_label}"
     with audited(actor, collection, "rule.update", target, before=before) as entry:
-        outcome = admin.update_access_rule(actor.id, collection.id, rule.id, changes)
+        outcome = admin.update_access_rule(actor.id, collection.id, rule_id, changes)
         entry.request_id = outcome.request_id
         entry.after = {**before, **changes}
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from app.auth.pending import PendingLogin
 from app.db import utcnow
-from app.errors import BadInput
+from app.errors import BadInput, LoginRejected
 from app.extensions import db
 from app.globus import oauth, tokens
-from app.globus.oauth import LoginRejected
+from app.inputs import has_control
 from app.models import User
 from app.security import safe_next
 
@@ -22,7 +22,6 @@ security_log = logging.getLogger("ferry.security")
 
 # Longer callback parameters are not from Globus (codes and our states are ~40-90 chars).
 MAX_PARAM_LENGTH = 1024
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Scope strings as Globus writes them, dependency syntax included (reference A.9).
 _SCOPE = re.compile(r"^[A-Za-z0-9:/._\-*\[\] ]{1,1024}$")
 MAX_EXTRA_SCOPES = 10
@@ -91,9 +90,10 @@ def begin_login(
 
 def complete_login(
     args: Mapping[str, list[str]], pending: PendingLogin | None, redirect_uri: str
-) -> User:
+) -> tuple[User, str]:
     """Check the callback, then (only then) redeem the code, verify the id_token and sign
-    the user in. Every refusal raises LoginRejected before any token request."""
+    the user in; returns the user and the page the sign-in started from. Every refusal
+    raises LoginRejected before any token request."""
     params = _callback_params(args)
     if "error" in params:
         if params["error"] == "access_denied":
@@ -115,7 +115,7 @@ def complete_login(
         raise LoginRejected(_START_AGAIN, reason="callback without code")
     token_response = oauth.exchange_code(params["code"], redirect_uri, pending.code_verifier)
     claims = oauth.validate_id_token(token_response, pending.nonce)
-    return sign_in(claims, token_response)
+    return sign_in(claims, token_response), pending.next
 
 
 _START_AGAIN = "This sign-in link is not valid (any more) in this browser. Please sign in again."
@@ -130,7 +130,7 @@ def _callback_params(args: Mapping[str, list[str]]) -> dict[str, str]:
         value = values[0]
         if len(name) + len(value) > MAX_PARAM_LENGTH:
             raise LoginRejected(_START_AGAIN, reason="oversized callback parameter")
-        if _CONTROL.search(name) or _CONTROL.search(value):
+        if has_control(name) or has_control(value):
             raise LoginRejected(_START_AGAIN, reason="control character in callback")
         params[name] = value
     return params

@@ -17,8 +17,9 @@ from flask import (
 
 from app.auth import pending, service
 from app.auth.decorators import login_required
-from app.globus.oauth import LoginRejected, init_oauth
-from app.sessions import destroy_session
+from app.errors import LoginRejected
+from app.globus.oauth import init_oauth
+from app.sessions import destroy_session, regenerate_session
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 # Registering the blueprint gives the app its OAuth client.
@@ -58,15 +59,17 @@ def consent():
 def callback():
     """Globus sends the browser back here with `code` and `state` (or an `error`)."""
     login = pending.take(request.args.get("state"))
-    user = service.complete_login(request.args.to_dict(flat=False), login, _redirect_uri())
+    user, next_url = service.complete_login(
+        request.args.to_dict(flat=False), login, _redirect_uri()
+    )
     if session.get("user_id") not in (None, user.id):
         # Someone else signed in within this browser session: drop the previous user's state.
         session.clear()
     session["user_id"] = user.id
     # A fresh CSRF token and a fresh session id: nothing chosen before sign-in survives it.
     session.pop("csrf_token", None)
-    current_app.session_interface.regenerate(session)
-    return redirect(login.next)
+    regenerate_session()
+    return redirect(next_url)
 
 
 @bp.post("/logout")

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
-import uuid
 from dataclasses import dataclass
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import HiddenField, StringField
-from wtforms.validators import ValidationError
 
+from app import paths
 from app.errors import BadInput
-from app.files.forms import clean_collection_id, clean_path
+from app.inputs import clean_collection_id, clean_page, clean_uuid, has_control, validator
 
 # endpoint_search's filter scopes (B.1), as tabs, in order.
 SCOPES = {
@@ -28,8 +26,6 @@ MAX_PAGE = 1000 // PAGE_SIZE  # Globus serves the first 1,000 results of a searc
 MAX_TEXT_CHARS = 200
 BOOKMARK_NAME_MAX = 128
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
 
 @dataclass(frozen=True)
 class SearchQuery:
@@ -43,6 +39,14 @@ class SearchQuery:
     def offset(self) -> int:
         return (self.page - 1) * PAGE_SIZE
 
+    @property
+    def previous_page(self) -> int:
+        return max(1, self.page - 1)
+
+    @property
+    def next_page(self) -> int:
+        return self.page + 1
+
     def params(self, **changes) -> dict:
         values = {"q": self.text or None, "scope": self.scope, "page": self.page}
         values.update(changes)
@@ -52,26 +56,18 @@ class SearchQuery:
 def parse_search(args: MultiDict) -> SearchQuery:
     """Full text, a scope tab and a page; full text alone searches all collections."""
     text = (args.get("q") or "").strip()
-    if len(text) > MAX_TEXT_CHARS or _CONTROL.search(text):
+    if len(text) > MAX_TEXT_CHARS or has_control(text):
         raise BadInput(f"Search for at most {MAX_TEXT_CHARS} characters, on one line.")
     scope = args.get("scope") or ("all" if text else DEFAULT_SCOPE)
     if scope not in SCOPES:
         raise BadInput("Choose one of the tabs: " + ", ".join(SCOPES.values()) + ".")
-    try:
-        page = int(args.get("page") or 1)
-    except ValueError:
-        raise BadInput("The page must be a number.") from None
-    if not 1 <= page <= MAX_PAGE:
-        raise BadInput(f"The page must be between 1 and {MAX_PAGE}.")
+    page = clean_page(args.get("page"), maximum=MAX_PAGE)
     return SearchQuery(text, scope, page)
 
 
 def clean_bookmark_id(value: str | None) -> str:
     """A bookmark id must be a UUID."""
-    try:
-        return str(uuid.UUID(str(value or "")))
-    except ValueError:
-        raise BadInput("That is not a bookmark id.") from None
+    return clean_uuid(value, message="That is not a bookmark id.")
 
 
 def clean_bookmark_name(value: str | None) -> str:
@@ -81,41 +77,24 @@ def clean_bookmark_name(value: str | None) -> str:
         raise BadInput("A bookmark needs a name.")
     if len(name) > BOOKMARK_NAME_MAX:
         raise BadInput(f"A bookmark name is at most {BOOKMARK_NAME_MAX} characters.")
-    if _CONTROL.search(name):
+    if has_control(name):
         raise BadInput("A bookmark name cannot contain line breaks or control characters.")
     return name
-
-
-def _checked(clean):
-    def check(form, field):
-        try:
-            field.data = clean(field.data)
-        except BadInput as error:
-            raise ValidationError(error.message) from None
-
-    return check
 
 
 class BookmarkForm(FlaskForm):
     """Bookmark a folder of a collection."""
 
-    collection = HiddenField(validators=[_checked(clean_collection_id)])
-    path = HiddenField(validators=[_checked(clean_path)])
-    name = StringField("Bookmark name", validators=[_checked(clean_bookmark_name)])
+    collection = HiddenField(validators=[validator(clean_collection_id)])
+    path = HiddenField(validators=[validator(paths.clean)])
+    name = StringField("Bookmark name", validators=[validator(clean_bookmark_name)])
     return_to = HiddenField()
 
 
 class RenameBookmarkForm(FlaskForm):
-    name = StringField("New name", validators=[_checked(clean_bookmark_name)])
+    name = StringField("New name", validators=[validator(clean_bookmark_name)])
     return_to = HiddenField()
 
 
 class DeleteBookmarkForm(FlaskForm):
     return_to = HiddenField()
-
-
-def default_bookmark_name(collection_name: str, path: str) -> str:
-    """'Lab Storage: raw' for /data/raw/; the collection's name for its top folder."""
-    last = [p for p in path.split("/") if p][-1:]
-    name = f"{collection_name}: {last[0]}" if last else collection_name
-    return name[:BOOKMARK_NAME_MAX]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from app.collections.forms import PAGE_SIZE, SearchQuery
+from app.collections.forms import BOOKMARK_NAME_MAX, PAGE_SIZE, SearchQuery
 from app.errors import BadInput, GlobusUnavailable, NotFound, PermissionDenied
 from app.globus import collections as globus_collections
 from app.globus.task_types import Task
@@ -157,3 +157,10 @@ def home_summary(user_id: int) -> HomeSummary:
     except _SOFT_ERRORS as error:
         summary.problems.append(f"Your tasks are not available: {error.message}")
     return summary
+
+
+def default_bookmark_name(collection_name: str, path: str) -> str:
+    """'Lab Storage: raw' for /data/raw/; the collection's name for its top folder."""
+    last = [p for p in path.split("/") if p][-1:]
+    name = f"{collection_name}: {last[0]}" if last else collection_name
+    return name[:BOOKMARK_NAME_MAX]

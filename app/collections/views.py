@@ -6,7 +6,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from app.collections import forms, service
 from app.errors import BadInput, NotFound, PermissionDenied
-from app.files.forms import clean_collection_id
+from app.inputs import clean_collection_id
 from app.security import safe_next
 
 bp = Blueprint("collections", __name__, url_prefix="/collections")

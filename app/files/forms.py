@@ -1,13 +1,11 @@
 """What the file manager accepts (SECURITY.md, Input): checked before any call to Globus.
 
-The `clean_*` functions are shared with the collections area; they raise `BadInput`
-(a 400 page) for query strings, and the WTForms validators below reuse them for forms.
+The rules themselves are app.inputs and app.paths; they raise `BadInput` (a 400 page)
+for query strings, and the WTForms validators below reuse them for forms.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
 from dataclasses import dataclass
 
 from flask_wtf import FlaskForm
@@ -15,91 +13,25 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import ValidationError
 
+from app import paths
 from app.errors import BadInput
+from app.inputs import clean_collection_id, clean_name, clean_page, clean_uuid, has_control
+from app.inputs import validator as _validator
 
 PAGE_SIZE = 100
 MAX_PAGE = 10_000
-MAX_PATH_CHARS = 4096
-MAX_NAME_BYTES = 255  # NAME_MAX on the file systems Globus serves
 MAX_FILTER_CHARS = 255
 MAX_DELETE_ITEMS = 100
 EXPIRED = "This confirmation has expired; please start again."
 
-# NUL, CR/LF, every other control character, and backslashes (SECURITY.md, Input).
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\]")
-
 SORT_FIELDS = {"name": "name", "size": "size", "modified": "last_modified", "type": "type"}
-
-
-def clean_collection_id(value: str | None) -> str:
-    """A collection id must be a UUID."""
-    try:
-        return str(uuid.UUID(str(value or "").strip()))
-    except ValueError:
-        raise BadInput("That is not a collection id (a UUID such as 1f2e…).") from None
-
-
-def clean_path(value: str | None, *, folder: bool = True) -> str:
-    """An absolute path ('/…' or '~/…') with no control characters or backslashes,
-    no '.' or '..' parts, and single slashes; folders end with '/'. Empty stays empty
-    (the collection's default folder)."""
-    path = (value or "").strip()
-    if not path:
-        return ""
-    if len(path) > MAX_PATH_CHARS or _UNSAFE.search(path):
-        raise BadInput("A path cannot contain backslashes, line breaks or control characters.")
-    if not path.startswith(("/", "~")):
-        path = "/" + path
-    parts = [p for p in path.split("/") if p]
-    if any(p in (".", "..") for p in parts):
-        raise BadInput("A path cannot contain '.' or '..' parts: use Up or the breadcrumbs.")
-    lead = "" if path.startswith("~") else "/"
-    path = lead + "/".join(parts)
-    if folder and not path.endswith("/"):
-        path += "/"
-    return path or "/"
-
-
-def clean_name(value: str | None, *, what: str = "A name") -> str:
-    """A single file or folder name: Unicode welcome; no '/', no control characters,
-    not '.' or '..', at most 255 bytes in UTF-8."""
-    name = (value or "").strip()
-    if not name:
-        raise BadInput(f"{what} is required.")
-    if _UNSAFE.search(name) or "/" in name:
-        raise BadInput(
-            f"{what} cannot contain '/', backslashes, line breaks or control characters."
-        )
-    if name in (".", ".."):
-        raise BadInput(f"{what} cannot be '.' or '..'.")
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise BadInput(f"{what} is too long (at most {MAX_NAME_BYTES} bytes).")
-    return name
 
 
 def clean_submission_id(value: str | None) -> str | None:
     """An optional submission id (a UUID) carried by a confirmation page."""
     if not value:
         return None
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise BadInput(EXPIRED) from None
-
-
-def join_path(folder: str, name: str) -> str:
-    """`folder` (ending with '/') + `name`."""
-    return (folder or "/") + name
-
-
-def _validator(clean, **kwargs):
-    def check(form, field):
-        try:
-            field.data = clean(field.data, **kwargs)
-        except BadInput as error:
-            raise ValidationError(error.message) from None
-
-    return check
+    return clean_uuid(value, message=EXPIRED)
 
 
 class FolderForm(FlaskForm):
@@ -107,7 +39,7 @@ class FolderForm(FlaskForm):
     back after a consent step-up (read by app.errors)."""
 
     collection = HiddenField(validators=[_validator(clean_collection_id)])
-    path = HiddenField(validators=[_validator(clean_path)])
+    path = HiddenField(validators=[_validator(paths.clean)])
     return_to = HiddenField()
 
 
@@ -169,6 +101,14 @@ class BrowseQuery:
         return (self.page - 1) * PAGE_SIZE
 
     @property
+    def previous_page(self) -> int:
+        return max(1, self.page - 1)
+
+    @property
+    def next_page(self) -> int:
+        return self.page + 1
+
+    @property
     def orderby(self) -> str:
         direction = "DESC" if self.descending else "ASC"
         if self.sort == "name":
@@ -211,7 +151,7 @@ def _either_case(char: str) -> str:
 def parse_browse(args: MultiDict) -> BrowseQuery:
     """Check the file manager's query string; anything odd is a 400 before Globus."""
     name_filter = (args.get("filter") or "").strip()
-    if len(name_filter) > MAX_FILTER_CHARS or _UNSAFE.search(name_filter):
+    if len(name_filter) > MAX_FILTER_CHARS or has_control(name_filter) or "\\" in name_filter:
         raise BadInput("The name filter cannot contain backslashes or control characters.")
     if "/" in name_filter or "," in name_filter:
         # Globus's filter grammar: '/' separates clauses and ',' alternatives.
@@ -222,15 +162,10 @@ def parse_browse(args: MultiDict) -> BrowseQuery:
     order = args.get("order") or "asc"
     if order not in ("asc", "desc"):
         raise BadInput("Order is asc or desc.")
-    try:
-        page = int(args.get("page") or 1)
-    except ValueError:
-        raise BadInput("The page must be a number.") from None
-    if not 1 <= page <= MAX_PAGE:
-        raise BadInput(f"The page must be between 1 and {MAX_PAGE}.")
+    page = clean_page(args.get("page"), maximum=MAX_PAGE)
     return BrowseQuery(
         collection_id=clean_collection_id(args.get("collection")),
-        path=clean_path(args.get("path")),
+        path=paths.clean(args.get("path")),
         sort=sort,
         descending=order == "desc",
         show_hidden=args.get("hidden") in ("1", "on", "true"),

@@ -13,10 +13,12 @@ from threading import Lock
 from typing import TypeVar
 
 from flask import current_app
+from flask.globals import app_ctx
 
-from app.collections.forms import default_bookmark_name
-from app.errors import NotFound, PermissionDenied
-from app.files.forms import PAGE_SIZE, BrowseQuery, join_path
+from app import paths
+from app.collections import service as collections_service
+from app.errors import AlreadyExists, GlobusUnavailable, NotFound, PermissionDenied
+from app.files.forms import PAGE_SIZE, BrowseQuery
 from app.globus import collections as globus_collections
 from app.globus import files as globus_files
 from app.globus.types import Collection, FileEntry, Listing
@@ -40,23 +42,17 @@ class Folder:
     @property
     def crumbs(self) -> list[tuple[str, str]]:
         """(label, path) from the root down to this folder."""
-        lead = "" if self.path.startswith("~") else "/"
-        parts = [p for p in self.path.split("/") if p]
-        crumbs = [] if lead == "" else [("/", "/")]
-        for i, part in enumerate(parts):
-            crumbs.append((part, lead + "/".join(parts[: i + 1]) + "/"))
-        return crumbs
+        return paths.breadcrumbs(self.path)
 
     @property
     def bookmark_name(self) -> str:
         """A name to suggest for a bookmark of this folder."""
-        return default_bookmark_name(self.collection.display_name, self.path)
+        return collections_service.default_bookmark_name(self.collection.display_name, self.path)
 
     @property
     def parent(self) -> str | None:
         """The folder above, or None at the top ('/')."""
-        crumbs = self.crumbs
-        return crumbs[-2][1] if len(crumbs) > 1 else None
+        return paths.parent(self.path)
 
 
 def browse(user_id: int, query: BrowseQuery) -> Folder:
@@ -67,25 +63,28 @@ def browse(user_id: int, query: BrowseQuery) -> Folder:
     the default folder, so neither call waits for the other)."""
     recent = _recent_collections()
     collection = recent.get(user_id, query.collection_id)
+    if collection is not None:
+        return Folder(collection, _list_page(user_id, query), query)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        fetching = None
-        if collection is None:
-            fetch = _in_app_context(globus_collections.get_collection)
-            fetching = pool.submit(fetch, user_id, query.collection_id)
-        listing = globus_files.list_folder(
-            user_id,
-            query.collection_id,
-            query.path,
-            offset=query.offset,
-            limit=PAGE_SIZE,
-            orderby=query.orderby,
-            show_hidden=query.show_hidden,
-            name_glob=query.name_glob,
-        )
-        if fetching is not None:
-            collection = fetching.result()
-            recent.put(user_id, collection)
+        fetch = _in_app_context(globus_collections.get_collection)
+        fetching = pool.submit(fetch, user_id, query.collection_id)
+        listing = _list_page(user_id, query)
+        collection = fetching.result()
+    recent.put(user_id, collection)
     return Folder(collection, listing, query)
+
+
+def _list_page(user_id: int, query: BrowseQuery) -> Listing:
+    return globus_files.list_folder(
+        user_id,
+        query.collection_id,
+        query.path,
+        offset=query.offset,
+        limit=PAGE_SIZE,
+        orderby=query.orderby,
+        show_hidden=query.show_hidden,
+        name_glob=query.name_glob,
+    )
 
 
 class _RecentCollections:
@@ -122,7 +121,7 @@ def _recent_collections() -> _RecentCollections:
 
 def _in_app_context(fn: Callable[..., T]) -> Callable[..., T]:
     """`fn`, run in another thread within this app (the token store needs it)."""
-    app = current_app._get_current_object()
+    app = app_ctx.app  # the app itself, not the proxy bound to this thread
 
     def run(*args, **kwargs) -> T:
         with app.app_context():
@@ -136,8 +135,8 @@ def _explained(*, exists: str, denied: str, missing: str) -> Iterator[None]:
     """Globus's refusals of a mkdir or rename, reworded for the file manager's messages."""
     try:
         yield
-    except globus_files.AlreadyExists as error:
-        raise globus_files.AlreadyExists(exists, request_id=error.request_id) from error
+    except AlreadyExists as error:
+        raise AlreadyExists(exists, request_id=error.request_id) from error
     except PermissionDenied as error:
         raise PermissionDenied(denied, request_id=error.request_id) from error
     except NotFound as error:
@@ -146,7 +145,7 @@ def _explained(*, exists: str, denied: str, missing: str) -> Iterator[None]:
 
 def make_folder(user_id: int, collection_id: str, path: str, name: str) -> str:
     """Create `name` in the folder `path`; returns the new folder's path."""
-    new_path = join_path(path, name)
+    new_path = paths.join(path, name)
     with _explained(
         exists=f"“{name}” already exists in {path}.",
         denied=f"You may not create folders in {path}.",
@@ -164,7 +163,7 @@ def rename_item(user_id: int, collection_id: str, path: str, old_name: str, new_
         missing=f"“{old_name}” no longer exists in {path}.",
     ):
         globus_files.rename(
-            user_id, collection_id, join_path(path, old_name), join_path(path, new_name)
+            user_id, collection_id, paths.join(path, old_name), paths.join(path, new_name)
         )
 
 
@@ -197,7 +196,7 @@ def plan_delete(
     entries, missing = [], []
     for name in names:
         try:
-            entry = globus_files.stat(user_id, collection_id, join_path(path, name))
+            entry = globus_files.stat(user_id, collection_id, paths.join(path, name))
         except NotFound:
             missing.append(name)
             continue
@@ -219,16 +218,19 @@ def submit_delete(
 ) -> str:
     """Submit the delete task, write-ahead through the transfers area (the submission
     is stored before the POST); returns its task id."""
-    paths = [join_path(path, name) for name in names]
-    label = f"Delete {len(paths)} item{'s' if len(paths) != 1 else ''} in {path}"
+    targets = [paths.join(path, name) for name in names]
+    label = f"Delete {len(targets)} item{'s' if len(targets) != 1 else ''} in {path}"
     submission = transfers_service.submit_delete(
         user_id,
         collection_id,
-        paths,
+        targets,
         recursive,
         label=_label(label),
         submission_id=submission_id,
     )
+    if submission.task_id is None:
+        # A submitted delete has its task id; anything else is not at Globus yet.
+        raise GlobusUnavailable("Globus has not confirmed the delete; try again.")
     return submission.task_id
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
+from app import paths
 from app.collections import service as collections_service
-from app.errors import BadInput, NotFound, PermissionDenied
+from app.errors import AlreadyExists, BadInput, NotFound, PermissionDenied
 from app.files import forms, service
-from app.globus.files import AlreadyExists
+from app.inputs import clean_collection_id, clean_name
 
 bp = Blueprint("files", __name__, url_prefix="/files")
 
@@ -63,7 +64,7 @@ def mkdir():
 @bp.get("/rename-item")
 def rename_form():
     """The rename form for one item of a folder."""
-    old_name = forms.clean_name(request.args.get("name"), what="The current name")
+    old_name = clean_name(request.args.get("name"), what="The current name")
     form = forms.RenameForm(
         formdata=None, old_name=old_name, new_name=old_name, **_place_from_args()
     )
@@ -125,8 +126,8 @@ def delete():
 
 def _place_from_args() -> dict:
     """collection, path and return_to for a form page, checked (400 if odd)."""
-    collection_id = forms.clean_collection_id(request.args.get("collection"))
-    path = forms.clean_path(request.args.get("path")) or "/"
+    collection_id = clean_collection_id(request.args.get("collection"))
+    path = paths.clean(request.args.get("path")) or "/"
     return {
         "collection": collection_id,
         "path": path,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.globus.types import parse_globus_time
+from app.formatting import parse_time
 
 ROLE_NAMES = ("administrator", "access_manager", "activity_manager", "activity_monitor")
 
@@ -91,8 +91,8 @@ class AccessRule(_Principal):
             id=str(rule_id) if rule_id is not None else None,
             path=doc.get("path") or "/",
             permissions=doc.get("permissions") or "r",
-            create_time=parse_globus_time(doc.get("create_time")),
-            expiration_date=parse_globus_time(doc.get("expiration_date")),
+            create_time=parse_time(doc.get("create_time")),
+            expiration_date=parse_time(doc.get("expiration_date")),
             notify_email=doc.get("notify_email"),
             notify_message=doc.get("notify_message"),
             role_id=doc.get("role_id"),

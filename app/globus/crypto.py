@@ -19,14 +19,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask, current_app
 
-from app.config import ConfigError
+from app.errors import ConfigError, TokenDecryptError
 
 PREFIX = "v1"
 NONCE_BYTES = 12
-
-
-class TokenDecryptError(Exception):
-    """A stored token cannot be decrypted: unknown key, tampered, or moved to another row."""
 
 
 def generate_key() -> str:

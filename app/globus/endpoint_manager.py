@@ -53,7 +53,7 @@ class MonitoredTask(Task):
 
 
 @dataclass(frozen=True)
-class TaskFilters:
+class MonitoredTaskFilters:
     """The endpoint manager task list's filters, as the activity page offers them."""
 
     statuses: tuple[str, ...] = ()
@@ -68,7 +68,7 @@ def _time_param(value: datetime | None) -> str:
 
 
 def monitored_tasks(
-    user_id: int, collection_id: str, filters: TaskFilters, last_key: str | None = None
+    user_id: int, collection_id: str, filters: MonitoredTaskFilters, last_key: str | None = None
 ) -> tuple[list[MonitoredTask], str | None]:
     """GET /endpoint_manager/task_list?filter_endpoint=<collection>: one page and the
     `last_key` of the next one (None at the end)."""

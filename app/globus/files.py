@@ -8,18 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from app.errors import BadInput, NotFound, PermissionDenied
+from app.errors import AlreadyExists, BadInput, NotFound, PermissionDenied
 from app.globus.client import transfer_client
 from app.globus.errors import calling_globus
 from app.globus.types import FileEntry, Listing
-
-
-class AlreadyExists(BadInput):
-    """mkdir or rename onto a name that is taken (ExternalError.MkdirFailed.Exists)."""
-
-    status = 409
-    title = "Already exists"
-
 
 # GridFTP passthrough errors (`ExternalError.<Op>Failed.<Why>`, HTTP 502) that the generic
 # mapping reads as bad input, but a file manager must tell apart.

@@ -17,12 +17,13 @@ import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from authlib.oidc.core import CodeIDToken
-from flask import Flask, current_app
+from flask import current_app
+from flask.sansio.app import App
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
-from app.errors import GlobusUnavailable, PortalError
+from app.errors import GlobusUnavailable, LoginRejected
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +37,6 @@ ID_TOKEN_LEEWAY = 60
 HTTP_TIMEOUT = (5, 10)
 
 
-class LoginRejected(PortalError):
-    """The sign-in cannot be completed safely; the user starts again. `reason` is for the
-    security log, `message` for the page."""
-
-    status = 400
-    title = "Sign-in failed"
-
-    def __init__(self, message: str = "", *, reason: str = "", **kwargs):
-        super().__init__(message, **kwargs)
-        self.reason = reason or self.message
-
-
 @dataclass(frozen=True)
 class Authorization:
     """One authorize round: the URL to send the browser to, and the secrets it binds."""
@@ -58,7 +47,7 @@ class Authorization:
     code_verifier: str
 
 
-def init_oauth(app: Flask) -> None:
+def init_oauth(app: App) -> None:
     """Register the Globus client on `app` (one OAuth registry per app: tests build many)."""
     oauth = OAuth(app)
     oauth.register(
@@ -161,7 +150,7 @@ def validate_id_token(token_response: dict, nonce: str) -> dict:
     return dict(claims)
 
 
-def _decode(id_token: str, jwks: dict):
+def _decode(id_token: str, jwks: KeySetSerialization):
     return jwt.decode(id_token, KeySet.import_key_set(jwks), algorithms=list(ID_TOKEN_ALGORITHMS))
 
 

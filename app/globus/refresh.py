@@ -15,19 +15,21 @@ import threading
 import time
 import weakref
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import globus_sdk
 import requests
-from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy import Row, Table, delete, or_, select, update
 
-from app.db import as_utc, utcnow
-from app.errors import GlobusUnavailable, LoginRequired
+from app.db import utcnow
+from app.errors import GlobusUnavailable, LoginRequired, TokenDecryptError
 from app.extensions import db
-from app.globus.crypto import TokenDecryptError, aad, keyring
+from app.formatting import as_utc
+from app.globus.crypto import aad, keyring
 from app.models import OAuthToken
 
 log = logging.getLogger(__name__)
-T = OAuthToken.__table__
+T = cast(Table, OAuthToken.__table__)  # a mapped class's table is a Table
 
 # globus-sdk also treats a token as expired 60 s early (reference 0.4).
 EXPIRY_MARGIN = timedelta(seconds=60)
@@ -77,7 +79,7 @@ def refresh(seen: Row, *, force: bool) -> str:
                 raise LoginRequired(SIGN_IN_AGAIN)
             # Someone else refreshed (or the user signed in again) since we looked.
             if row.version != seen.version or not (force or expiring(row)):
-                return decrypt(row, "access_token")
+                return decrypt_required(row, "access_token")
             if row.refresh_token_enc is None:
                 raise LoginRequired(SIGN_IN_AGAIN)
             if _claim_lease(row):
@@ -121,7 +123,7 @@ def _refresh_holding_lease(row: Row) -> str | None:
     """Call Globus Auth and store its answer. None: the row changed meanwhile, look again."""
     from app.globus.client import auth_app_client
 
-    refresh_token = decrypt(row, "refresh_token")
+    refresh_token = decrypt_required(row, "refresh_token")
     try:
         response = auth_app_client().oauth2_refresh_token(refresh_token)
         token = response.by_resource_server[row.resource_server]
@@ -201,6 +203,14 @@ def read_row(user_id: int, resource_server: str) -> Row | None:
 
 def expiring(row: Row) -> bool:
     return as_utc(row.expires_at) - utcnow() < EXPIRY_MARGIN
+
+
+def decrypt_required(row: Row, field: str) -> str:
+    """`decrypt`, for a token the row must hold; LoginRequired when it holds none."""
+    token = decrypt(row, field)
+    if token is None:
+        raise LoginRequired(SIGN_IN_AGAIN)
+    return token
 
 
 def decrypt(row: Row, field: str) -> str | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Self
 
-from app.globus.types import human_size
+from app.formatting import human_size, parse_time
 
 SYNC_LEVELS = {0: "exists", 1: "size", 2: "modified", 3: "checksum"}
 DONE_STATUSES = ("SUCCEEDED", "FAILED")
@@ -17,23 +17,6 @@ STATUS_LABELS = {
     "SUCCEEDED": "Succeeded",
     "FAILED": "Failed",
 }
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Globus sends ISO 8601 with a T and an offset; older documents use a space."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace(" ", "T", 1))
-    except ValueError:
-        return None
-
-
-def human_bytes(count: int | float | None) -> str:
-    """Byte counts as the file manager shows them (one format across the portal)."""
-    if count is None:
-        return "—"
-    return human_size(int(count))
 
 
 def _int(doc: dict, key: str) -> int:
@@ -101,7 +84,7 @@ class Task:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_api(cls, doc: dict) -> Task:
+    def from_api(cls, doc: dict) -> Self:
         """Build from a task document."""
         return cls(
             task_id=str(doc.get("task_id", "")),
@@ -197,11 +180,11 @@ class Task:
 
     @property
     def bytes_display(self) -> str:
-        return human_bytes(self.bytes_transferred)
+        return human_size(self.bytes_transferred)
 
     @property
     def speed_display(self) -> str:
-        return f"{human_bytes(self.bytes_per_second)}/s"
+        return f"{human_size(self.bytes_per_second)}/s"
 
     @property
     def files_display(self) -> str:
@@ -249,6 +232,23 @@ class TaskPage:
         """1 for the first page."""
         return self.offset // max(1, self.limit) + 1
 
+    @property
+    def previous_page(self) -> int:
+        return max(1, self.number - 1)
+
+    @property
+    def next_page(self) -> int:
+        return self.number + 1
+
+    @property
+    def first_number(self) -> int:
+        """The position of the page's first task in the whole list (1-based)."""
+        return self.offset + 1
+
+    @property
+    def last_number(self) -> int:
+        return self.offset + len(self.tasks)
+
 
 @dataclass(frozen=True)
 class TaskEvent:
@@ -282,6 +282,15 @@ class EventPage:
     def has_next(self) -> bool:
         return self.offset + len(self.events) < self.total
 
+    @property
+    def newer_offset(self) -> int:
+        """Where the page of newer events starts."""
+        return max(0, self.offset - self.limit)
+
+    @property
+    def older_offset(self) -> int:
+        return self.offset + self.limit
+
 
 @dataclass(frozen=True)
 class SuccessfulTransfer:
@@ -302,7 +311,7 @@ class SuccessfulTransfer:
 
     @property
     def size_display(self) -> str:
-        return human_bytes(self.size) if self.size is not None else "—"
+        return human_size(self.size)
 
 
 @dataclass(frozen=True)

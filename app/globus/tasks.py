@@ -166,14 +166,14 @@ def task_successful_transfers(
     """`GET /v0.10/task/<task_id>/successful_transfers` (marker paging)."""
     with calling_globus():
         tc = client.transfer_client(user_id)
-        data = tc.task_successful_transfers(task_id, **_marker(marker))
+        data = tc.task_successful_transfers(task_id, marker=_marker(marker))
     return _marker_page(data, SuccessfulTransfer.from_api, marker)
 
 
 def task_skipped_errors(user_id: int, task_id: str, *, marker: str | None = None) -> MarkerPage:
     """`GET /v0.10/task/<task_id>/skipped_errors` (marker paging)."""
     with calling_globus():
-        data = client.transfer_client(user_id).task_skipped_errors(task_id, **_marker(marker))
+        data = client.transfer_client(user_id).task_skipped_errors(task_id, marker=_marker(marker))
     return _marker_page(data, SkippedError.from_api, marker)
 
 
@@ -183,8 +183,9 @@ def task_pause_info(user_id: int, task_id: str) -> PauseInfo:
         return PauseInfo.from_api(client.transfer_client(user_id).task_pause_info(task_id).data)
 
 
-def _marker(marker: str | None) -> dict[str, str]:
-    return {"marker": marker} if marker else {}
+def _marker(marker: str | None) -> str | globus_sdk.MissingType:
+    # The SDK leaves a MISSING marker out of the query: the first page.
+    return marker or globus_sdk.MISSING
 
 
 def _marker_page(data, wrap, marker: str | None) -> MarkerPage:

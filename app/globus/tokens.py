@@ -13,20 +13,28 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import globus_sdk
 import requests
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 
-from app.db import as_utc
-from app.errors import LoginRequired
+from app.errors import LoginRequired, TokenDecryptError
 from app.extensions import db
-from app.globus.crypto import TokenDecryptError, aad, keyring
-from app.globus.refresh import SIGN_IN_AGAIN, decrypt, expiring, read_row, refresh
+from app.formatting import as_utc
+from app.globus.crypto import aad, keyring
+from app.globus.refresh import (
+    SIGN_IN_AGAIN,
+    decrypt,
+    decrypt_required,
+    expiring,
+    read_row,
+    refresh,
+)
 from app.models import OAuthToken
 
 log = logging.getLogger(__name__)
-T = OAuthToken.__table__
+T = cast(Table, OAuthToken.__table__)  # a mapped class's table is a Table
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,7 @@ def get_access_token(user_id: int, resource_server: str) -> str:
     if row is None:
         raise LoginRequired(SIGN_IN_AGAIN)
     if not expiring(row):
-        return decrypt(row, "access_token")
+        return decrypt_required(row, "access_token")
     return refresh(row, force=False)
 
 
@@ -185,7 +193,3 @@ def rekey_all() -> RekeyResult:
                 )
                 rekeyed += 1
     return RekeyResult(rekeyed, failed)
-
-
-# Tests of other areas read stored tokens with this name.
-_decrypt = decrypt

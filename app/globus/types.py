@@ -7,8 +7,12 @@ Tasks live in `app.globus.tasks`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from markupsafe import Markup
+
+from app.formatting import human_size, parse_time, when
 
 # entity_type (B.2) → what a researcher reads.
 TYPE_LABELS = {
@@ -126,28 +130,6 @@ class CollectionPage:
     has_next_page: bool
 
 
-def parse_globus_time(value: Any) -> datetime | None:
-    """Globus writes "2021-01-15 01:45:50+00:00" (ls) or ISO 8601 with a T (tasks)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def human_size(size: int) -> str:
-    """1 Byte, 999 Bytes, 1.5 kB, 8.4 MB ... (powers of 1000)."""
-    if size < 1000:
-        return f"{size} Byte{'s' if size != 1 else ''}"
-    units = ("kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
-    value, index = size / 1000, 0
-    while value >= 1000 and index < len(units) - 1:
-        value, index = value / 1000, index + 1
-    return f"{value:.1f} {units[index]}"
-
-
 @dataclass(frozen=True, slots=True)
 class FileEntry:
     """One item of a folder listing (ls DATA) or a stat result."""
@@ -169,7 +151,7 @@ class FileEntry:
             name=str(doc.get("name", "")),
             type=_text(doc.get("type")) or "file",
             size=size if isinstance(size, int) else None,
-            last_modified=parse_globus_time(doc.get("last_modified")),
+            last_modified=parse_time(doc.get("last_modified")),
             permissions=_text(doc.get("permissions")),
             user=_text(doc.get("user")),
             group=_text(doc.get("group")),
@@ -204,12 +186,9 @@ class FileEntry:
         return human_size(self.size)
 
     @property
-    def modified_text(self) -> str:
-        return self.last_modified.strftime("%Y-%m-%d %H:%M") if self.last_modified else ""
-
-    @property
-    def modified_iso(self) -> str:
-        return self.last_modified.isoformat() if self.last_modified else ""
+    def modified(self) -> Markup:
+        """The modification time as a <time> element (the `when` filter's), '' if unknown."""
+        return when(self.last_modified, empty="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +214,13 @@ class Listing:
     @property
     def last_number(self) -> int:
         return self.offset + len(self.entries)
+
+    @property
+    def page_count(self) -> int | None:
+        """How many pages the folder has, when Globus says how many entries."""
+        if self.total is None:
+            return None
+        return max(1, (self.total - 1) // max(1, self.limit) + 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
+from app import inputs
 from app.tasks.service import TaskFilters
-from app.transfers import validation as v
 
 STATUS_CHOICES = [
     ("", "Any status"),
@@ -32,7 +32,7 @@ class TaskFilterForm(FlaskForm):
     until = DateField("Requested until", validators=[Optional()])
 
     def validate_label(self, field):
-        error = v.label_error(field.data)
+        error = inputs.problem(inputs.clean_label, field.data)
         if error:
             raise ValidationError(error)
         if "/" in field.data or "," in field.data:
@@ -71,12 +71,12 @@ class TaskEditForm(FlaskForm):
     )
 
     def validate_label(self, field):
-        error = v.label_error(field.data)
+        error = inputs.problem(inputs.clean_label, field.data)
         if error:
             raise ValidationError(error)
 
     def validate_deadline(self, field):
-        error = v.deadline_error(field.data)
+        error = inputs.problem(inputs.clean_deadline, field.data)
         if error:
             raise ValidationError(error)
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 
+from app import inputs
 from app.errors import BadInput, NotFound, PermissionDenied
+from app.formatting import day_start
 from app.globus import tasks as globus_tasks
 from app.globus.task_types import EventPage, MarkerPage, PauseInfo, Task, TaskPage
-from app.transfers import validation as v
 
 PAGE_SIZE = 25
 EVENTS_PAGE_SIZE = 20
@@ -56,7 +57,7 @@ def _own_task() -> Iterator[None]:
 
 
 def _check_task_id(task_id: str) -> None:
-    if not v.is_uuid(task_id):
+    if not inputs.is_uuid(task_id):
         raise NotFound("No such task.")
 
 
@@ -67,7 +68,7 @@ def list_tasks(user_id: int, filters: TaskFilters, *, page: int = 1) -> TaskPage
     if filters.label and ("/" in filters.label or "," in filters.label):
         # '/' separates filter clauses and ',' values in Globus's filter syntax.
         raise BadInput("Label search cannot contain / or ,.")
-    _check(v.label_error(filters.label))
+    inputs.clean_label(filters.label)
     if filters.since and filters.until and filters.since > filters.until:
         raise BadInput("The start date is after the end date.")
     found = globus_tasks.task_list(
@@ -77,8 +78,8 @@ def list_tasks(user_id: int, filters: TaskFilters, *, page: int = 1) -> TaskPage
         statuses=[filters.status] if filters.status in STATUSES else None,
         types=[filters.type] if filters.type in TYPES else None,
         label_contains=filters.label or None,
-        requested_after=_day_start(filters.since),
-        requested_before=_day_start(filters.until + timedelta(days=1) if filters.until else None),
+        requested_after=_time_filter(day_start(filters.since)),
+        requested_before=_time_filter(day_start(filters.until, days=1)),
     )
     # Beyond MAX_OFFSET Globus pages no further: the last reachable page has no "next".
     return replace(found, total=min(found.total, MAX_OFFSET))
@@ -140,11 +141,10 @@ def cancel_task(user_id: int, task_id: str) -> str:
 def update_task(user_id: int, task_id: str, *, label: str | None, deadline: datetime | None) -> str:
     """Change a running task's label and deadline (the only fields Globus lets change)."""
     _check_task_id(task_id)
-    _check(v.label_error(label))
-    _check(v.deadline_error(deadline))
+    inputs.clean_label(label)
+    deadline = inputs.clean_deadline(deadline)
     deadline_text = None
     if deadline is not None:
-        deadline = deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
         deadline_text = deadline.astimezone(UTC).isoformat(timespec="seconds")
     with _own_task():
         return globus_tasks.update_task(
@@ -152,12 +152,6 @@ def update_task(user_id: int, task_id: str, *, label: str | None, deadline: date
         )
 
 
-def _day_start(day: date | None) -> str | None:
-    if day is None:
-        return None
-    return datetime.combine(day, time.min).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _check(error: str | None) -> None:
-    if error:
-        raise BadInput(error)
+def _time_filter(moment: datetime | None) -> str | None:
+    """A bound of Globus's request_time filter: UTC, without a zone."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else None

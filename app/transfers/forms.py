@@ -14,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import Optional, ValidationError
 
+from app import inputs, paths
 from app.transfers import validation as v
 from app.transfers.service import TransferOptions
 
@@ -28,14 +29,14 @@ SYNC_CHOICES = [
 
 def _uuid(message: str):
     def check(_form, field):
-        if not v.is_uuid(field.data):
+        if not inputs.is_uuid(field.data):
             raise ValidationError(message)
 
     return check
 
 
 def _path(_form, field):
-    error = v.path_error(field.data)
+    error = paths.problem(field.data)
     if error:
         raise ValidationError(error)
 
@@ -73,12 +74,12 @@ class TransferForm(FlaskForm):
         if not field.data:
             raise ValidationError("Choose at least one file or folder in the source pane.")
         for name in field.data:
-            error = v.name_error(name)
+            error = inputs.problem(inputs.clean_name, name.removesuffix("/"))
             if error:
                 raise ValidationError(error)
 
     def validate_label(self, field):
-        error = v.label_error(field.data)
+        error = inputs.problem(inputs.clean_label, field.data)
         if error:
             raise ValidationError(error)
 
@@ -87,7 +88,7 @@ class TransferForm(FlaskForm):
             raise ValidationError("Choose one of the sync levels listed.")
 
     def validate_deadline(self, field):
-        error = v.deadline_error(field.data)
+        error = inputs.problem(inputs.clean_deadline, field.data)
         if error:
             raise ValidationError(error)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app import inputs, paths
 from app.errors import BadInput, ConsentRequired, NotFound, PermissionDenied
 from app.globus import collections as globus_collections
 from app.globus import files as globus_files
 from app.globus.types import Bookmark, Collection, Listing
-from app.transfers import validation as v
 
 PANE_PAGE_SIZE = 100
 SEARCH_RESULTS = 10
@@ -46,21 +46,12 @@ class Pane:
 
     @property
     def parent(self) -> str | None:
-        folder = self.folder.rstrip("/")
-        if not folder or folder in ("", "/~", "~"):
-            return None
-        return folder.rsplit("/", 1)[0] + "/"
+        return paths.parent(self.folder)
 
     @property
     def crumbs(self) -> list[tuple[str, str]]:
         """(name, path) for each folder on the way to this one."""
-        lead = "/" if self.folder.startswith("/") else ""
-        crumbs = [("/", "/")] if lead else []
-        path = lead
-        for part in (p for p in self.folder.split("/") if p):
-            path = f"{path}{part}/"
-            crumbs.append((part, path))
-        return crumbs
+        return paths.breadcrumbs(self.folder)
 
 
 def load_pane(
@@ -96,11 +87,11 @@ def load_bookmarks(user_id: int) -> list[Bookmark]:
 
 
 def _load_folder(user_id: int, pane: Pane) -> None:
-    if not v.is_uuid(pane.collection_id):
+    if not inputs.is_uuid(pane.collection_id):
         pane.error = "That is not a valid collection id."
         return
-    if pane.path and v.path_error(pane.path):
-        pane.error = v.path_error(pane.path)
+    if pane.path and paths.problem(pane.path):
+        pane.error = paths.problem(pane.path)
         return
     pane.collection = globus_collections.get_collection(user_id, pane.collection_id)
     path = pane.path or pane.collection.default_directory or "/~/"
@@ -191,7 +182,8 @@ def load_page(user_id: int, args) -> TransferPage:
             scopes += [s for s in error.required_scopes if s not in scopes]
     if scopes:
         raise ConsentRequired("Missing required data_access consent", required_scopes=scopes)
-    page = TransferPage(*panes, bookmarks=load_bookmarks(user_id), args=kept)
+    source, destination = panes
+    page = TransferPage(source, destination, bookmarks=load_bookmarks(user_id), args=kept)
     page.pending = pending_submissions(user_id)
     if page.ready:
         page.submission_id = new_submission_id(user_id)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app import inputs
 from app.errors import (
     BadInput,
     ConsentRequired,
@@ -20,7 +21,10 @@ from app.errors import (
     PortalError,
 )
 from app.extensions import db
+from app.formatting import as_utc
 from app.globus import tasks as globus_tasks
+from app.paths import join as join_path
+from app.paths import problem as path_problem
 from app.transfers import validation as v
 from app.transfers.models import FAILED, PENDING, SUBMITTED, Submission
 
@@ -66,8 +70,8 @@ def items_from_selection(
     land under the destination folder with the same names."""
     return [
         TransferItem(
-            v.join_path(source_path, name),
-            v.join_path(destination_path, name),
+            join_path(source_path, name),
+            join_path(destination_path, name),
             recursive=name.endswith("/"),
         )
         for name in names
@@ -104,8 +108,8 @@ def submit_delete(
     Without a submission_id (minted when the form was shown) one is fetched now."""
     _check_ids(collection_id)
     for path in paths:
-        _check(v.path_error(path))
-    _check(v.label_error(label))
+        _check(path_problem(path, folder=False))
+    inputs.clean_label(label)
     if not paths:
         raise BadInput("Choose at least one item to delete.")
     submission_id = submission_id or new_submission_id(user_id)
@@ -147,7 +151,7 @@ def pending_submissions(user_id: int, limit: int = 5) -> list[Submission]:
 
 def get_submission(user_id: int, submission_id: str) -> Submission:
     """The user's submission with this id; someone else's is not found."""
-    found = _find(user_id, submission_id) if v.is_uuid(submission_id) else None
+    found = _find(user_id, submission_id) if inputs.is_uuid(submission_id) else None
     if found is None:
         raise NotFound("No such submission.")
     return found
@@ -165,9 +169,12 @@ def transfer_document(
     if not items:
         raise BadInput("Choose at least one file or folder to transfer.")
     for item in items:
-        _check(v.path_error(item.source_path) or v.path_error(item.destination_path))
-    _check(v.label_error(options.label))
-    _check(v.deadline_error(options.deadline))
+        _check(
+            path_problem(item.source_path, folder=False)
+            or path_problem(item.destination_path, folder=False)
+        )
+    inputs.clean_label(options.label)
+    inputs.clean_deadline(options.deadline)
     if options.sync_level is not None and options.sync_level not in v.SYNC_LEVELS:
         raise BadInput("Choose a known sync level.")
     document: dict[str, Any] = {
@@ -199,9 +206,7 @@ def transfer_document(
     if options.sync_level is not None:
         document["sync_level"] = v.SYNC_LEVELS[options.sync_level]
     if options.deadline is not None:
-        deadline = options.deadline
-        if deadline.tzinfo is None:
-            deadline = deadline.replace(tzinfo=UTC)
+        deadline = as_utc(options.deadline)
         document["deadline"] = deadline.astimezone(UTC).isoformat(timespec="seconds")
     return document
 
@@ -269,7 +274,7 @@ def _find(user_id: int, submission_id: str) -> Submission | None:
 
 def _check_ids(*ids: str) -> None:
     for value in ids:
-        if not v.is_uuid(value):
+        if not inputs.is_uuid(value):
             raise BadInput("That is not a valid collection or submission id.")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from app.errors import BadInput, NotFound, PermissionDenied
@@ -44,7 +46,9 @@ def submit():
         )
     except (BadInput, PermissionDenied, NotFound) as error:
         flash(f"Globus did not accept the transfer: {error.message}", "error")
-        return redirect(url_for(".new", **panes.static_page(*_folders(form)).args))
+        # Query arguments, not url_for's own options (_external, _anchor...).
+        args: dict[str, Any] = panes.static_page(*_folders(form)).args
+        return redirect(url_for(".new", **args))
     return redirect(url_for("tasks.detail", task_id=submission.task_id))
 
 

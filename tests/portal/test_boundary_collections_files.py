@@ -17,10 +17,9 @@ from globus_sdk.testing import get_last_request, load_response
 from globus_sdk.transport import RequestsTransport, RetryConfig
 from responses import matchers
 
-from app.errors import ConsentRequired, GlobusUnavailable, NotFound, PermissionDenied
+from app.errors import AlreadyExists, ConsentRequired, GlobusUnavailable, NotFound, PermissionDenied
 from app.globus import client as globus_client
 from app.globus import collections, files, tasks
-from app.globus.files import AlreadyExists
 from tests.conftest import RECORDED
 
 TRANSFER = "https://transfer.api.globus.org"

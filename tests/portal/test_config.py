@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from app import create_app
-from app.config import ConfigError, load_config
+from app.config import load_config
+from app.errors import ConfigError
 from app.globus.crypto import Keyring, generate_key
 from tests.portal.test_migrations import ROOT
 

@@ -33,7 +33,7 @@ def stored_tokens(app) -> dict[str, tuple[str, str]]:
         return {
             row.resource_server: (
                 tokens.get_access_token(user_id, row.resource_server),
-                tokens._decrypt(row, "refresh_token"),
+                tokens.decrypt(row, "refresh_token"),
             )
             for row in rows
         }

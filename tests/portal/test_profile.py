@@ -57,7 +57,7 @@ def test_profile_lists_tokens_but_never_their_values(app, client, localglobus):
         user_id = db.session.scalar(select(User.id))
         for row in db.session.scalars(select(OAuthToken)):
             access = tokens.get_access_token(user_id, row.resource_server)
-            refresh = tokens._decrypt(row, "refresh_token")
+            refresh = tokens.decrypt(row, "refresh_token")
             assert access not in html and refresh not in html
             assert row.access_token_enc not in html
 

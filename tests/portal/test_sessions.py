@@ -6,7 +6,7 @@ import re
 from http.cookies import SimpleCookie
 
 import pytest
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, Flask, current_app, jsonify, request, session
 from sqlalchemy import select
 
 from app.extensions import db
@@ -149,3 +149,48 @@ def test_destroy_removes_the_record_and_expires_the_cookie(probe):
     replay = probe.test_client()
     replay.set_cookie(COOKIE_NAME, sid)
     assert replay.get("/_probe/get").json == {}
+
+
+# app/sessions.py overrides these flask-session internals; pyproject.toml pins the exact
+# version they were read from, and a new version fails here until they are checked again.
+FLASK_SESSION_VERSION = "0.8.0"
+FLASK_SESSION_INTERNALS = {
+    "__init__": [
+        "self", "app", "key_prefix", "use_signer", "permanent", "sid_length",
+        "serialization_format", "cleanup_n_requests",
+    ],
+    "open_session": ["self", "app", "request"],
+    "save_session": ["self", "app", "session", "response"],
+    "_retrieve_session_data": ["self", "store_id"],
+    "_delete_session": ["self", "store_id"],
+    "_upsert_session": ["self", "session_lifetime", "session", "store_id"],
+    "_delete_expired_sessions": ["self"],
+    "_generate_sid": ["self", "session_id_length"],
+    "_get_store_id": ["self", "sid"],
+    "regenerate": ["self", "session"],
+}  # fmt: skip
+
+
+def test_flask_session_is_the_version_whose_internals_sessions_overrides():
+    import inspect
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from flask_session.base import ServerSideSession, ServerSideSessionInterface
+    from flask_session.redis import RedisSessionInterface
+
+    from app.sessions import SqlSessionInterface
+
+    pyproject = tomllib.loads(Path(__file__).parents[2].joinpath("pyproject.toml").read_text())
+    assert f"flask-session=={FLASK_SESSION_VERSION}" in pyproject["project"]["dependencies"]
+    assert version("flask-session") == FLASK_SESSION_VERSION
+    for name, parameters in FLASK_SESSION_INTERNALS.items():
+        method = getattr(ServerSideSessionInterface, name)
+        assert list(inspect.signature(method).parameters) == parameters, name
+    redis_upsert = inspect.signature(RedisSessionInterface._upsert_session).parameters
+    assert list(redis_upsert) == FLASK_SESSION_INTERNALS["_upsert_session"]
+    assert ServerSideSessionInterface.session_class is ServerSideSession
+    interface = SqlSessionInterface(Flask(__name__), key_prefix="", sid_length=32, permanent=True)
+    assert (interface.sid_length, interface.permanent) == (32, True)
+    assert hasattr(interface, "serializer")

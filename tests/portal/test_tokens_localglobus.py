@@ -33,8 +33,8 @@ def stored(app, user: int) -> tuple[str, str, int]:
             )
         )
         return (
-            tokens._decrypt(row, "access_token"),
-            tokens._decrypt(row, "refresh_token"),
+            tokens.decrypt(row, "access_token"),
+            tokens.decrypt(row, "refresh_token"),
             row.version,
         )
 

@@ -8,7 +8,7 @@ import re
 from flask import flash, g, redirect, render_template, request, url_for
 
 from app.admin import access, queries, service
-from app.admin.forms import ActivityFilterForm, CancelForm
+from app.admin.forms import ActivityFilterForm, AdminCancelForm
 from app.admin.queries import ActivityQuery
 from app.admin.views import bp
 from app.errors import BadInput
@@ -63,14 +63,14 @@ def _task_page(collection, task_id, form):
 @access.requires("activity")
 def task(collection, task_id):
     """A task touching the collection, its events, and admin cancel when allowed."""
-    return _task_page(collection, str(task_id), CancelForm(formdata=None))
+    return _task_page(collection, str(task_id), AdminCancelForm(formdata=None))
 
 
 @bp.post("/<uuid:collection_id>/activity/<uuid:task_id>/cancel")
 @access.requires("cancel")
 def cancel_task(collection, task_id):
     """Cancel the task as an admin, with a message its owner will see."""
-    form = CancelForm()
+    form = AdminCancelForm()
     if not form.validate():
         return _task_page(collection, str(task_id), form), 400
     try:
