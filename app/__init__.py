@@ -29,7 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def register_logging(app: Flask) -> None:
-    # authlib logs the PKCE code verifier at DEBUG (SECURITY.md: Tokens at rest).
+    # authlib logs the PKCE code verifier at DEBUG (docs/security.md: Tokens at rest).
     logging.getLogger("authlib").setLevel(logging.INFO)
 
 
@@ -62,7 +62,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(transfers_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(admin_bp)
-    # g.user, then the global sign-in guard (SECURITY.md: Access control).
+    # g.user, then the global sign-in guard (docs/security.md: Access control).
     register_guards(app)
 
 

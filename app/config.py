@@ -75,7 +75,7 @@ def _split(value: str) -> list[str]:
 
 
 def _check_production(config: dict) -> None:
-    """SECURITY.md: production refuses to start with DEBUG, missing secrets or http Globus."""
+    """docs/security.md: production refuses to start with DEBUG, missing secrets or http Globus."""
     problems = []
     if config["DEBUG"]:
         problems.append("DEBUG is on")

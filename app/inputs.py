@@ -1,4 +1,4 @@
-"""One rule per kind of input (SECURITY.md, Input): names, labels, ids, free text and
+"""One rule per kind of input (docs/security.md, Input): names, labels, ids, free text and
 paging numbers. Each rule returns the cleaned value or raises `BadInput` with a message
 a user can act on; `validator` makes any of them a WTForms validator, so a query string
 and a form are held to the same rule. Paths have their own module (app.paths).

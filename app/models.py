@@ -88,7 +88,7 @@ class OAuthToken(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:
-        # Never the tokens, not even encrypted (SECURITY.md: Tokens at rest).
+        # Never the tokens, not even encrypted (docs/security.md: Tokens at rest).
         return (
             f"<OAuthToken user={self.user_id} rs={self.resource_server!r} "
             f"v{self.version} expires={self.expires_at}>"

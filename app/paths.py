@@ -1,4 +1,4 @@
-"""The one grammar of paths on a collection (SECURITY.md, Input): what the file manager,
+"""The one grammar of paths on a collection (docs/security.md, Input): what the file manager,
 the transfer page and the access-rule pages accept, how a name joins a folder, and the
 way up (parent, breadcrumbs). Strict, so that nothing ambiguous ever reaches Globus.
 

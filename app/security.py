@@ -1,4 +1,4 @@
-"""Response headers and safe redirects (SECURITY.md: Sessions, CSRF, headers; `next`)."""
+"""Response headers and safe redirects (docs/security.md: Sessions, CSRF, headers; `next`)."""
 
 from __future__ import annotations
 

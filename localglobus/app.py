@@ -1,5 +1,5 @@
 """The localglobus WSGI application: Auth (`/v2/...`, `/.well-known/...`, `/jwk.json`)
-and Transfer (`/v0.10/...`) on one origin, as globus-sdk allows (reference C.1)."""
+and Transfer (`/v0.10/...`) on one origin, as globus-sdk allows (docs/globus-api.md C.1)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, *, start_engine: bool = True) -
     app.config.update(
         SECRET_KEY=_secret_key(settings),
         # The portal runs on the same host: a distinct cookie name keeps the two sessions
-        # from overwriting each other in the middle of a sign-in (ARCHITECTURE.md).
+        # from overwriting each other in the middle of a sign-in (docs/architecture.md).
         SESSION_COOKIE_NAME="localglobus_session",
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,

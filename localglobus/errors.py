@@ -1,4 +1,4 @@
-"""Error documents in the two shapes Globus uses (reference B.0 and A.10).
+"""Error documents in the two shapes Globus uses (docs/globus-api.md B.0 and A.10).
 
 Both are sent as `application/json`: globus-sdk parses 4xx/5xx bodies only then.
 """

@@ -49,8 +49,9 @@ class Client(Base):
     client_type: Mapped[str] = mapped_column(String(20), default="confidential")
     secret_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
-    # Set for clients made from a template (globus-cli's per-install client, reference A.11):
-    # like native apps, they may use the auth-code page and any loopback port.
+    # Set for clients made from a template (globus-cli's per-install client,
+    # docs/globus-api.md A.11): like native apps, they may use the auth-code page and any
+    # loopback port.
     template_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -74,7 +75,7 @@ class AuthorizationCode(Base):
     redirect_uri: Mapped[str] = mapped_column(Text)
     scope: Mapped[str] = mapped_column(Text)
     nonce: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    # Echoed in the token response, as Globus does (reference A.2).
+    # Echoed in the token response, as Globus does (docs/globus-api.md A.2).
     state: Mapped[str | None] = mapped_column(Text, nullable=True)
     code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
     code_challenge_method: Mapped[str | None] = mapped_column(String(10), nullable=True)

@@ -1,6 +1,6 @@
 """Who is signed in (`g.user`), and the guard that sends everyone else to sign in.
 
-The guard is global (SECURITY.md: Access control): a new page is protected the moment it
+The guard is global (docs/security.md: Access control): a new page is protected the moment it
 exists, without anyone remembering a decorator. `login_required` is there for clarity
 and for code that runs outside the guard.
 """

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from flask import session
 
 SESSION_KEY = "auth_pending"
-# SECURITY.md: an expired state is rejected. Ten minutes covers a slow identity provider.
+# docs/security.md: an expired state is rejected. Ten minutes covers a slow identity provider.
 PENDING_TTL = 600
 # Two or three tabs may sign in at once; more than this is noise (or an attack on the
 # session's size), so the oldest are dropped.

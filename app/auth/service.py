@@ -22,7 +22,7 @@ security_log = logging.getLogger("ferry.security")
 
 # Longer callback parameters are not from Globus (codes and our states are ~40-90 chars).
 MAX_PARAM_LENGTH = 1024
-# Scope strings as Globus writes them, dependency syntax included (reference A.9).
+# Scope strings as Globus writes them, dependency syntax included (docs/globus-api.md A.9).
 _SCOPE = re.compile(r"^[A-Za-z0-9:/._\-*\[\] ]{1,1024}$")
 MAX_EXTRA_SCOPES = 10
 # Where a "next" must never point: back into the sign-in machinery (a login loop).

@@ -12,7 +12,7 @@ from app import paths
 from app.errors import BadInput
 from app.inputs import clean_collection_id, clean_page, clean_uuid, has_control, validator
 
-# endpoint_search's filter scopes (B.1), as tabs, in order.
+# endpoint_search's filter scopes (docs/globus-api.md B.1), as tabs, in order.
 SCOPES = {
     "recently-used": "Recently used",
     "my-endpoints": "My collections",

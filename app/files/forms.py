@@ -1,4 +1,4 @@
-"""What the file manager accepts (SECURITY.md, Input): checked before any call to Globus.
+"""What the file manager accepts (docs/security.md, Input): checked before any call to Globus.
 
 The rules themselves are app.inputs and app.paths; they raise `BadInput` (a 400 page)
 for query strings, and the WTForms validators below reuse them for forms.

@@ -29,7 +29,7 @@ class Identity:
 
     @classmethod
     def from_api(cls, doc: dict) -> Identity:
-        """Build from an identities document (A.7)."""
+        """Build from an identities document (docs/globus-api.md A.7)."""
         return cls(
             id=doc["id"],
             username=doc.get("username") or "",
@@ -83,7 +83,7 @@ class AccessRule(_Principal):
 
     @classmethod
     def from_api(cls, doc: dict) -> AccessRule:
-        """Build from an access document (B.10)."""
+        """Build from an access document (docs/globus-api.md B.10)."""
         rule_id = doc.get("id")
         return cls(
             principal_type=doc.get("principal_type") or "",
@@ -126,7 +126,7 @@ class Role(_Principal):
 
     @classmethod
     def from_api(cls, doc: dict) -> Role:
-        """Build from a role document (B.11)."""
+        """Build from a role document (docs/globus-api.md B.11)."""
         return cls(
             principal_type=doc.get("principal_type") or "",
             principal=doc.get("principal") or "",

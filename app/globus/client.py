@@ -10,7 +10,7 @@ from globus_sdk.transport import RequestsTransport, RetryConfig
 TRANSFER_RS = "transfer.api.globus.org"
 AUTH_RS = "auth.globus.org"
 
-# SECURITY.md, Reliability: short timeouts, and a bounded number of retries of 429/5xx
+# docs/security.md, Reliability: short timeouts, and a bounded number of retries of 429/5xx
 # (globus-sdk's backoff), so a slow Globus gives a clear page instead of a hung worker.
 HTTP_TIMEOUT = 10.0
 MAX_RETRIES = 2

@@ -1,4 +1,4 @@
-"""Collections and bookmarks at Globus Transfer (B.1, B.2, B.12)."""
+"""Collections and bookmarks at Globus Transfer (docs/globus-api.md B.1, B.2, B.12)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from app.globus.client import transfer_client
 from app.globus.errors import calling_globus
 from app.globus.types import Bookmark, Collection, CollectionPage
 
-# endpoint_search accepts limit ≤ 100 and offset + limit ≤ 1000 (B.1).
+# endpoint_search accepts limit ≤ 100 and offset + limit ≤ 1000 (docs/globus-api.md B.1).
 SEARCH_MAX_LIMIT = 100
 SEARCH_MAX_RESULTS = 1000
 

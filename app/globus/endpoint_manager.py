@@ -1,5 +1,6 @@
-"""The endpoint manager API at Globus (B.13: activity_monitor / activity_manager roles):
-the tasks of all users that touch a collection, a task's events, and admin cancel."""
+"""The endpoint manager API at Globus (docs/globus-api.md B.13: activity_monitor /
+activity_manager roles): the tasks of all users that touch a collection, a task's events,
+and admin cancel."""
 
 from __future__ import annotations
 

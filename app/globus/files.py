@@ -1,6 +1,7 @@
-"""Synchronous file operations on a collection at Globus Transfer (B.3).
+"""Synchronous file operations on a collection at Globus Transfer (docs/globus-api.md B.3).
 
-Deletes are tasks: they go through `app.globus.tasks.submit_delete` (B.6), write-ahead.
+Deletes are tasks: they go through `app.globus.tasks.submit_delete` (docs/globus-api.md
+B.6), write-ahead.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The portal as an OAuth2/OIDC confidential client of Globus Auth (authlib).
 
 Discovery comes from FERRY_GLOBUS_AUTH_URL; the authorization-code flow always carries
-a fresh state, a nonce and a PKCE S256 challenge (SECURITY.md: Login).
+a fresh state, a nonce and a PKCE S256 challenge (docs/security.md: Login).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ CLIENT_NAME = "globus"
 ID_TOKEN_ALGORITHMS = ("RS512", "RS256")
 # Clock skew tolerated on exp/iat, in seconds.
 ID_TOKEN_LEEWAY = 60
-# (connect, read) seconds for discovery, JWKS and token requests (SECURITY.md: Reliability).
+# (connect, read) seconds for discovery, JWKS and token requests (docs/security.md: Reliability).
 HTTP_TIMEOUT = (5, 10)
 
 
@@ -80,7 +80,7 @@ def authorization(redirect_uri: str, scopes: list[str]) -> Authorization:
             state=state,
             nonce=nonce,
             code_verifier=verifier,
-            # Globus returns refresh tokens only for offline access (reference A.1).
+            # Globus returns refresh tokens only for offline access (docs/globus-api.md A.1).
             access_type="offline",
         )
     return Authorization(url=rv["url"], state=state, nonce=nonce, code_verifier=verifier)

@@ -31,7 +31,7 @@ from app.models import OAuthToken
 log = logging.getLogger(__name__)
 T = cast(Table, OAuthToken.__table__)  # a mapped class's table is a Table
 
-# globus-sdk also treats a token as expired 60 s early (reference 0.4).
+# globus-sdk also treats a token as expired 60 s early (docs/globus-api.md 0.4).
 EXPIRY_MARGIN = timedelta(seconds=60)
 # Longer than one refresh call can take (10 s timeout, 2 retries); a crashed holder's
 # lease simply runs out.
@@ -188,7 +188,7 @@ def _forget_if_unchanged(row: Row, used_refresh_token: str) -> bool:
 
 
 def _is_invalid_grant(error: globus_sdk.GlobusAPIError) -> bool:
-    # Globus sends OAuth's {"error": "invalid_grant"}, with 400 or 401 (reference A.2).
+    # Globus sends OAuth's {"error": "invalid_grant"}, with 400 or 401 (docs/globus-api.md A.2).
     body = error.raw_json if isinstance(error.raw_json, dict) else {}
     return error.http_status in (400, 401) and "invalid_grant" in (body.get("error"), error.code)
 

@@ -24,7 +24,8 @@ def _int(doc: dict, key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
-# Task counters: attribute -> field of the task document (B.8); missing ones read as 0.
+# Task counters: attribute -> field of the task document (docs/globus-api.md B.8); missing
+# ones read as 0.
 COUNTERS = {
     "files": "files",
     "directories": "directories",

@@ -1,5 +1,5 @@
 """The Globus boundary for tasks: submission ids, submitting transfers and deletes, and
-reading, editing and canceling tasks (Transfer API v0.10, reference B.4-B.9)."""
+reading, editing and canceling tasks (Transfer API v0.10, docs/globus-api.md B.4-B.9)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,8 @@ def task_list(
     requested_after: str | None = None,
     requested_before: str | None = None,
 ) -> TaskPage:
-    """`GET /v0.10/task_list`, newest first, with Globus's filter clauses (B.7)."""
+    """`GET /v0.10/task_list`, newest first, with Globus's filter clauses
+    (docs/globus-api.md B.7)."""
     clauses = [f"type:{','.join(types or ['TRANSFER', 'DELETE'])}"]
     if statuses:
         clauses.append(f"status:{','.join(statuses)}")
@@ -123,7 +124,7 @@ def get_task(user_id: int, task_id: str) -> Task:
 def update_task(
     user_id: int, task_id: str, *, label: str | None = None, deadline: str | None = None
 ) -> str:
-    """`PUT /v0.10/task/<task_id>`: only label and deadline can change (B.8)."""
+    """`PUT /v0.10/task/<task_id>`: only label and deadline can change (docs/globus-api.md B.8)."""
     data: dict[str, Any] = {"DATA_TYPE": "task"}
     if label is not None:
         data["label"] = label

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from app.formatting import human_size, parse_time, when
 
-# entity_type (B.2) → what a researcher reads.
+# entity_type (docs/globus-api.md B.2) → what a researcher reads.
 TYPE_LABELS = {
     "GCSv5_mapped_collection": "Mapped collection",
     "GCSv5_guest_collection": "Guest collection",
@@ -111,7 +111,8 @@ class Collection:
 
     @property
     def requires_data_access(self) -> bool:
-        # globus-cli's rule (B.2): only non-high-assurance GCSv5 mapped collections.
+        # globus-cli's rule (docs/globus-api.md B.2): only non-high-assurance GCSv5 mapped
+        # collections.
         return self.entity_type == "GCSv5_mapped_collection" and not self.high_assurance
 
     @property

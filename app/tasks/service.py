@@ -22,7 +22,7 @@ EVENTS_PAGE_SIZE = 20
 PREVIEW = 10
 STATUSES = ("ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED")
 TYPES = ("TRANSFER", "DELETE")
-# task_list paging stops at 1000 results (LimitOffsetTotalPaginator, reference B.0).
+# task_list paging stops at 1000 results (LimitOffsetTotalPaginator, docs/globus-api.md B.0).
 MAX_OFFSET = 1000
 
 

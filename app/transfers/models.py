@@ -1,5 +1,5 @@
 """The `submissions` table: every transfer or delete the portal submits, written before
-the POST (SECURITY.md, Reliability: write-ahead submissions)."""
+the POST (docs/security.md, Reliability: write-ahead submissions)."""
 
 from __future__ import annotations
 

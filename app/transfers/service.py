@@ -1,5 +1,5 @@
 """Use cases of the transfer area: submit a transfer or a delete, write-ahead and
-idempotent (SECURITY.md, Reliability), and resume a pending submission."""
+idempotent (docs/security.md, Reliability), and resume a pending submission."""
 
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ def transfer_document(
     items: list[TransferItem],
     options: TransferOptions,
 ) -> dict[str, Any]:
-    """The exact `POST /v0.10/transfer` document (reference B.5), checked."""
+    """The exact `POST /v0.10/transfer` document (docs/globus-api.md B.5), checked."""
     _check_ids(submission_id, source_id, destination_id)
     if not items:
         raise BadInput("Choose at least one file or folder to transfer.")

@@ -31,7 +31,7 @@ def register(app: Flask) -> None:
     register_grants(server)
     app.extensions["localglobus_auth_server"] = server
 
-    # authlib logs code verifiers and tokens at DEBUG (SECURITY.md).
+    # authlib logs code verifiers and tokens at DEBUG (docs/security.md).
     logging.getLogger("authlib").setLevel(logging.INFO)
 
     app.register_blueprint(oauth.bp)

@@ -22,7 +22,7 @@ bp = Blueprint("auth_api", __name__)
 
 @bp.route("/v2/oauth2/userinfo", methods=["GET", "POST"])
 def userinfo():
-    """The caller's identity claims, as far as the token's scopes allow (reference A.6)."""
+    """The caller's identity claims, as far as the token's scopes allow (docs/globus-api.md A.6)."""
     caller = authenticate(AUTH_RS)
     if "openid" not in caller.scopes:
         raise AuthAPIError(403, "FORBIDDEN", "The token does not have the openid scope.")
@@ -33,7 +33,7 @@ def userinfo():
 
 @bp.get("/v2/api/identities")
 def identities():
-    """Identities by `ids` or by `usernames` (reference A.7); unknown ones are left out."""
+    """Identities by `ids` or by `usernames` (docs/globus-api.md A.7); unknown ones are left out."""
     authenticate(AUTH_RS)
     ids, usernames = request.args.get("ids"), request.args.get("usernames")
     if ids and usernames:
@@ -99,7 +99,7 @@ def consent_documents(rows: Sequence[Consent]) -> list[dict]:
 
 @bp.post("/v2/api/clients")
 def create_templated_client():
-    """Create an instance of a native app (globus-cli's login, reference A.11).
+    """Create an instance of a native app (globus-cli's login, docs/globus-api.md A.11).
 
     Globus lets a native app do this without authentication; creating any other kind of
     client needs the `localglobus client add` command."""

@@ -1,6 +1,6 @@
 """The four token grants, on authlib's grant classes: authlib does the standard checks
 (client authentication, code binding, redirect_uri, PKCE); the responses have Globus's
-shape (one token per resource server, `other_tokens`, reference 0.4 and A.2)."""
+shape (one token per resource server, `other_tokens`, docs/globus-api.md 0.4 and A.2)."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    """Refresh one resource server's token; the refresh token rotates (reference 0.4:
+    """Refresh one resource server's token; the refresh token rotates (docs/globus-api.md 0.4:
     globus-cli stores the response wholesale, so it must carry the new refresh token)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = [*SECRET_AUTH, "none"]
@@ -202,7 +202,7 @@ class _RefreshCredential:
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     """Tokens for the client's own identity. The scopes, dependencies included, are
     recorded as that identity's consents: globus-cli's ConsentRequired retry in client
-    mode asks for the scope again and then re-sends with the same token (reference B)."""
+    mode asks for the scope again and then re-sends with the same token (docs/globus-api.md B)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = SECRET_AUTH
 

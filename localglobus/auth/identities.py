@@ -60,7 +60,7 @@ def check_password(session: Session, username: str, password: str) -> Identity |
 
 
 def identity_document(identity: Identity) -> dict:
-    """An identity as `GET /v2/api/identities` shows it (reference A.7)."""
+    """An identity as `GET /v2/api/identities` shows it (docs/globus-api.md A.7)."""
     is_client = identity.is_client
     return {
         "id": identity.id,
@@ -114,7 +114,7 @@ def lookup_identities(
     *,
     session: Session | None = None,
 ) -> list[dict]:
-    """Identity documents (reference A.7) for ids or usernames, in the order asked.
+    """Identity documents (docs/globus-api.md A.7) for ids or usernames, in the order asked.
 
     Unknown ids and usernames are left out, as Globus does. Strings may be comma lists.
     Outside a request, pass `session`.

@@ -103,7 +103,7 @@ def revoke():
 @bp.post("/v2/oauth2/token/introspect")
 @_token_endpoint
 def introspect():
-    """Token details for its client or its resource server (reference A.4)."""
+    """Token details for its client or its resource server (docs/globus-api.md A.4)."""
     client = _authenticated_client(required=True)
     value = request.form.get("token", "")
     include = set(request.form.get("include", "").replace(",", " ").split())
@@ -155,7 +155,7 @@ def _active_row(session, value: str):
 
 @bp.get("/.well-known/openid-configuration")
 def openid_configuration():
-    """Discovery, every URL absolute and pointing at this server (reference A.8)."""
+    """Discovery, every URL absolute and pointing at this server (docs/globus-api.md A.8)."""
     base = get_state().settings.base_url
     return jsonify(
         {

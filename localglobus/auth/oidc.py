@@ -12,7 +12,7 @@ VIEW_IDENTITY_SET = "urn:globus:auth:scope:auth.globus.org:view_identity_set"
 
 
 def id_token(identity: Identity, client_id: str, access_token: str, scope_names, nonce=None):
-    """A signed id_token for `identity` (reference A.2), claims filtered by OIDC scope."""
+    """A signed id_token for `identity` (docs/globus-api.md A.2), claims filtered by OIDC scope."""
     state = get_state()
     now = int(utcnow().timestamp())
     claims = {

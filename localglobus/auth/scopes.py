@@ -1,7 +1,7 @@
 """Globus scope strings: the dependency syntax and the resource server of each scope.
 
 `parent[*child other[grandchild]]`: children sit in brackets after their parent, separated
-by spaces; `*` marks an optional dependency (reference A.9). Tokens report only the plain
+by spaces; `*` marks an optional dependency (docs/globus-api.md A.9). Tokens report only the plain
 root scopes; consents record every node of the tree.
 """
 
@@ -16,7 +16,7 @@ OIDC_SCOPES = frozenset({"openid", "profile", "email"})
 
 _URN = re.compile(r"^urn:globus:auth:scope:(?P<rs>[^:\s]+):\S+$")
 _URL = re.compile(r"^https://auth\.globus\.org/scopes/(?P<rs>[^/\s]+)/\S+$")
-# Services whose resource server is a name rather than their client id (reference A.9).
+# Services whose resource server is a name rather than their client id (docs/globus-api.md A.9).
 _NAMED_RESOURCE_SERVERS = {"eec9b274-0c81-4334-bdc2-54e90e689b9a": "flows.globus.org"}
 
 

@@ -89,7 +89,7 @@ class LocalOAuth2Request(OAuth2Request):
 
     def __init__(self, method: str, uri: str, headers, args: MultiDict, form: MultiDict):
         # authlib refuses plain http off loopback; localglobus speaks http on purpose
-        # (reference C.1), whatever LOCALGLOBUS_HOST is, so give it a placeholder to check.
+        # (docs/globus-api.md C.1), whatever LOCALGLOBUS_HOST is, so give it a placeholder to check.
         super().__init__(method, "https://localglobus.invalid/", headers=headers)
         self.uri = uri
         self._args = args
@@ -127,7 +127,7 @@ class LocalAuthorizationServer(AuthorizationServer):
         )
 
     def handle_response(self, status_code, payload, headers):
-        # The dependent-token grant answers a JSON array (reference A.2).
+        # The dependent-token grant answers a JSON array (docs/globus-api.md A.2).
         if isinstance(payload, dict | list):
             payload = json.dumps(payload)
         return Response(payload, status=status_code, headers=headers)

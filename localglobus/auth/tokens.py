@@ -35,7 +35,7 @@ TRANSFER_SCOPE = "urn:globus:auth:scope:transfer.api.globus.org:all"
 
 
 def data_access_scope(collection_id: str) -> str:
-    """The dependent scope a GCSv5 mapped collection requires (reference A.9)."""
+    """The dependent scope a GCSv5 mapped collection requires (docs/globus-api.md A.9)."""
     return f"https://auth.globus.org/scopes/{collection_id}/data_access"
 
 

@@ -1,4 +1,4 @@
-"""The endpoint and task documents, field for field as Globus sends them (reference B.2,
+"""The endpoint and task documents, field for field as Globus sends them (docs/globus-api.md B.2,
 B.8; recorded responses in globus-cli's api_fixtures)."""
 
 from __future__ import annotations

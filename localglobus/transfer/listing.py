@@ -1,4 +1,4 @@
-"""File documents for ls and stat, and the ls filter/orderby grammar (reference B.3)."""
+"""File documents for ls and stat, and the ls filter/orderby grammar (docs/globus-api.md B.3)."""
 
 from __future__ import annotations
 

@@ -172,7 +172,7 @@ class SubmissionId(Base):
 
 
 class AccessRule(Base):
-    """An ACL entry of a guest collection (reference B.10)."""
+    """An ACL entry of a guest collection (docs/globus-api.md B.10)."""
 
     __tablename__ = "transfer_access_rules"
     __table_args__ = (UniqueConstraint("collection_id", "principal_type", "principal", "path"),)
@@ -192,7 +192,7 @@ class AccessRule(Base):
 
 
 class Role(Base):
-    """A role of an identity or group on a collection (reference B.11)."""
+    """A role of an identity or group on a collection (docs/globus-api.md B.11)."""
 
     __tablename__ = "transfer_roles"
     __table_args__ = (UniqueConstraint("collection_id", "principal_type", "principal", "role"),)
@@ -208,7 +208,7 @@ class Role(Base):
 
 
 class Bookmark(Base):
-    """A user's named directory on a collection (reference B.12)."""
+    """A user's named directory on a collection (docs/globus-api.md B.12)."""
 
     __tablename__ = "transfer_bookmarks"
     __table_args__ = (UniqueConstraint("identity_id", "name"),)

@@ -69,7 +69,7 @@ def needs_consent(coll: Collection) -> bool:
 
 
 def require_consent(caller, *colls: Collection) -> None:
-    """403 ConsentRequired, exactly as Globus sends it (reference B.14), for every
+    """403 ConsentRequired, exactly as Globus sends it (docs/globus-api.md B.14), for every
     collection in `colls` whose data_access consent the caller's token lacks."""
     missing = []
     for coll in colls:

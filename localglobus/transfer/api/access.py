@@ -1,4 +1,4 @@
-"""Access rules of guest collections (reference B.10): list, create, get, update, delete.
+"""Access rules of guest collections (docs/globus-api.md B.10): list, create, get, update, delete.
 
 Only the owner, administrators and access managers may read or change them; role
 holders appear in the list as implicit `rw` rules on `/` that cannot be edited.

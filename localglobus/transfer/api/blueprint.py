@@ -14,7 +14,7 @@ bp = Blueprint("transfer", __name__, url_prefix="/v0.10")
 log = logging.getLogger("localglobus.transfer")
 
 
-# Every Transfer error is an application/json error document (reference B.0): globus-sdk
+# Every Transfer error is an application/json error document (docs/globus-api.md B.0): globus-sdk
 # parses error bodies only when they are JSON. The TransferAPIError handler is repeated
 # here because a blueprint's `Exception` handler would otherwise shadow the app's.
 @bp.errorhandler(TransferAPIError)

@@ -1,4 +1,4 @@
-"""A user's bookmarks (reference B.12): names unique per user, directory paths."""
+"""A user's bookmarks (docs/globus-api.md B.12): names unique per user, directory paths."""
 
 from __future__ import annotations
 

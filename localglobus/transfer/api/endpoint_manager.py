@@ -1,4 +1,4 @@
-"""The endpoint manager API (reference B.13): tasks on collections where the caller is an
+"""The endpoint manager API (docs/globus-api.md B.13): tasks on collections where the caller is an
 activity monitor, activity manager or administrator (of the collection or of the mapped
 collection hosting it). Cancelling needs activity_manager or administrator."""
 

@@ -1,4 +1,5 @@
-"""Collections as Transfer endpoints: GET/PUT /endpoint/<id>, /endpoint_search (B.1, B.2)."""
+"""Collections as Transfer endpoints: GET/PUT /endpoint/<id>, /endpoint_search
+(docs/globus-api.md B.1, B.2)."""
 
 from __future__ import annotations
 

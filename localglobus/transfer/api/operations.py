@@ -1,5 +1,5 @@
 """Synchronous file operations on a collection: ls, stat, mkdir, rename, symlink
-(reference B.3)."""
+(docs/globus-api.md B.3)."""
 
 from __future__ import annotations
 

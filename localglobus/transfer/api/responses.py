@@ -1,4 +1,4 @@
-"""Result documents (reference B.0): what a Transfer route answers when it has done
+"""Result documents (docs/globus-api.md B.0): what a Transfer route answers when it has done
 something rather than fetched something."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ def resource() -> str:
 
 
 def result(code: str, message: str, data_type: str = "result", status: int = 200, **extra):
-    """A result document (reference B.0) as a response."""
+    """A result document (docs/globus-api.md B.0) as a response."""
     doc = {
         "DATA_TYPE": data_type,
         "code": code,

@@ -1,4 +1,4 @@
-"""Roles on collections (reference B.11): list, create, get, delete.
+"""Roles on collections (docs/globus-api.md B.11): list, create, get, delete.
 
 Any role holder may read the roles; only administrators (the owner is one) may change
 them, and the last administrator cannot be removed.

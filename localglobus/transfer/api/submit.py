@@ -1,4 +1,4 @@
-"""Turn a transfer or delete document (reference B.5, B.6) into a queued Task.
+"""Turn a transfer or delete document (docs/globus-api.md B.5, B.6) into a queued Task.
 
 Everything a client can get wrong is refused here, before a task exists, so the engine
 only meets problems of the disk.

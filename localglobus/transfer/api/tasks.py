@@ -1,5 +1,5 @@
 """Task routes: submission_id, transfer, delete, task_list, task/<id> and its
-subresources (reference B.4-B.9). A user sees only their own tasks."""
+subresources (docs/globus-api.md B.4-B.9). A user sees only their own tasks."""
 
 from __future__ import annotations
 
