@@ -98,10 +98,11 @@ def register_error_handlers(app: Flask) -> None:
     def _request_id():
         g.request_id = secrets.token_hex(6)
 
+    # Imported here: app.security needs app.inputs, which needs this module's BadInput.
+    from app.security import redirect_to_login
+
     @app.errorhandler(LoginRequired)
     def _login_required(error: LoginRequired):
-        from app.auth.decorators import redirect_to_login
-
         return redirect_to_login()
 
     @app.errorhandler(ConsentRequired)
@@ -129,7 +130,7 @@ def register_error_handlers(app: Flask) -> None:
 def _return_path() -> str:
     """Where to come back after a consent round trip: the page, or for a POST the page
     that sent it (the pending action itself is kept by the service that raised)."""
-    from app.auth.decorators import current_page
+    from app.security import current_page  # see register_error_handlers
 
     if request.method == "GET":
         return current_page() or "/"

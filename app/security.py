@@ -1,10 +1,11 @@
-"""Response headers and safe redirects (docs/security.md: Sessions, CSRF, headers; `next`)."""
+"""Response headers, safe redirects and the way back to the current page
+(docs/security.md: Sessions, CSRF, headers; `next`)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, redirect, request, url_for
 
 from app.inputs import has_control
 
@@ -37,6 +38,24 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc:
         return default
     return target
+
+
+def current_page() -> str | None:
+    """The page the user is on: for htmx, the page that holds the fragment (coming back
+    to a bare fragment URL would show it without its page); for a GET, this URL."""
+    if request.headers.get("HX-Request") and request.headers.get("HX-Current-URL"):
+        parts = urlsplit(request.headers["HX-Current-URL"])
+        return parts.path + (f"?{parts.query}" if parts.query else "") or None
+    return request.full_path.rstrip("?") if request.method == "GET" else None
+
+
+def redirect_to_login():
+    """Send the browser to /auth/login, coming back here afterwards (GET only)."""
+    target = url_for("auth.login", next=safe_next(current_page()))
+    if request.headers.get("HX-Request"):
+        # htmx would follow a 302 inside the page fragment; ask it to navigate instead.
+        return "", 401, {"HX-Redirect": target}
+    return redirect(target)
 
 
 def register_security_headers(app: Flask) -> None:

@@ -8,13 +8,12 @@ and for code that runs outside the guard.
 from __future__ import annotations
 
 import functools
-from urllib.parse import urlsplit
 
-from flask import Flask, g, redirect, request, session, url_for
+from flask import Flask, g, request, session
 
 from app.extensions import db
 from app.models import User
-from app.security import safe_next
+from app.security import redirect_to_login
 
 # Everything else needs a signed-in user.
 PUBLIC_ENDPOINTS = frozenset({"main.home", "main.health", "auth.login", "auth.callback", "static"})
@@ -46,24 +45,6 @@ def require_login():
     if request.endpoint is None:
         return None
     return redirect_to_login()
-
-
-def current_page() -> str | None:
-    """The page the user is on: for htmx, the page that holds the fragment (coming back
-    to a bare fragment URL would show it without its page); for a GET, this URL."""
-    if request.headers.get("HX-Request") and request.headers.get("HX-Current-URL"):
-        parts = urlsplit(request.headers["HX-Current-URL"])
-        return parts.path + (f"?{parts.query}" if parts.query else "") or None
-    return request.full_path.rstrip("?") if request.method == "GET" else None
-
-
-def redirect_to_login():
-    """Send the browser to /auth/login, coming back here afterwards (GET only)."""
-    target = url_for("auth.login", next=safe_next(current_page()))
-    if request.headers.get("HX-Request"):
-        # htmx would follow a 302 inside the page fragment; ask it to navigate instead.
-        return "", 401, {"HX-Redirect": target}
-    return redirect(target)
 
 
 def login_required(view):

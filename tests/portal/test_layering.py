@@ -2,8 +2,9 @@
 
 An area (app/<area>/) imports only the core modules (app/*.py), the public names of the
 Globus boundary (app.globus.PUBLIC_MODULES, and in them no name starting with '_'), its
-own modules and other areas' `service.py`. So a rule has one home, and an area's forms
-or views can change without another area noticing.
+own modules and other areas' `service.py`. A core module imports no area, except the two
+that assemble the portal (the app factory, app/__init__.py, and the CLI). So a rule has one
+home, and an area's forms or views can change without another area noticing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from app.globus import PUBLIC_MODULES
 
 APP = Path(app_package.__file__).resolve().parent
 AREAS = frozenset(p.name for p in APP.iterdir() if (p / "__init__.py").exists()) - {"globus"}
+# The modules that put the areas together: they register blueprints and commands.
+ASSEMBLERS = frozenset({"app", "app.cli"})
 
 
 def module_name(path: Path) -> str:
@@ -88,6 +91,10 @@ def violations(path: Path, source: str) -> list[str]:
             elif name is not None and name.startswith("_"):
                 found.append(f"{where}: a private name of the Globus boundary")
             continue
+        if target[1] in AREAS and area is None and not inside_globus:
+            if importer not in ASSEMBLERS:
+                found.append(f"{where}: a core module imports no area")
+            continue
         if area is None or target[1] == area or target[1] not in AREAS:
             continue  # core modules, and the area's own modules
         if target[2:] != ["service"]:
@@ -126,6 +133,7 @@ def test_areas_import_only_core_the_globus_door_their_own_modules_and_services()
         ("main/views.py", "def f():\n    from app.globus.tokens import _hidden\n"),
         ("auth/service.py", "from app.globus import tokens\ntokens._decrypt(1, 'x')\n"),
         ("security.py", "from app.globus.errors import calling_globus\n"),
+        ("errors.py", "def f():\n    from app.auth.decorators import current_page\n"),
     ],
 )
 def test_the_walk_refuses_a_shortcut_between_layers(where, source):
@@ -141,6 +149,7 @@ def test_the_walk_refuses_a_shortcut_between_layers(where, source):
         ("tasks/service.py", "from app.globus.task_types import Task\n"),
         ("admin/views/rules.py", "from app.admin.forms import RuleForm\n"),
         ("globus/files.py", "from app.globus.client import transfer_client\n"),
+        ("__init__.py", "from app.files.views import bp\n"),
     ],
 )
 def test_the_walk_allows_the_layers_doors(where, source):
