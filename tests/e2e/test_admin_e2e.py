@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import DEMO_PASSWORD, start_localglobus
 from tests.e2e.conftest import CHROMIUM, launch_chromium, serve_portal
-from tests.portal.admin_helpers import LAB_STORAGE_ID, World
+from tests.portal.admin.world import LAB_STORAGE_ID, World
 
 SHARED_FOLDER = "e2e-results"
 MANY_FILES = 20000  # a transfer of these runs for many seconds: long enough to cancel

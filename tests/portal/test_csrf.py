@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.portal.auth_helpers import FakeOIDC, fake_sign_in, portal_routes, sign_in
+from tests.portal.helpers.signin import FakeOIDC, fake_sign_in, portal_routes, sign_in
 
 ROUTES = portal_routes()
 STATE_CHANGING = sorted({(r.endpoint, r.path) for r in ROUTES if r.state_changing})

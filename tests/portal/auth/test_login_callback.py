@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import OAuthToken, User
-from tests.portal.auth_helpers import CALLBACK_PATH, FakeOIDC, authorize_url, fake_sign_in
+from tests.portal.helpers.signin import CALLBACK_PATH, FakeOIDC, authorize_url, fake_sign_in
 
 
 @pytest.fixture

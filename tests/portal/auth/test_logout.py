@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.globus import tokens
 from app.models import OAuthToken, SessionRecord, User
-from tests.portal.auth_helpers import FakeOIDC, fake_sign_in, sign_in
+from tests.portal.helpers.signin import FakeOIDC, fake_sign_in, sign_in
 
 
 def csrf_token(client, path: str = "/") -> str:

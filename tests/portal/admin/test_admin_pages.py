@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from app.admin.models import AuditEntry
 from app.extensions import db
-from tests.portal.admin_helpers import csrf_token, page, world_fixture  # noqa: F401 - fixture
-from tests.portal.auth_helpers import sign_in
+from tests.portal.admin.world import csrf_token, page, world_fixture  # noqa: F401 - fixture
+from tests.portal.helpers.signin import sign_in
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.globus import tokens
 from app.models import OAuthToken, User
-from tests.portal.auth_helpers import FakeOIDC, fake_sign_in, sign_in
+from tests.portal.helpers.signin import FakeOIDC, fake_sign_in, sign_in
 
 
 def profile_page(client) -> BeautifulSoup:

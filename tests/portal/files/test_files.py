@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.portal.auth_helpers import globus_round_trip, sign_in
+from tests.portal.helpers.signin import globus_round_trip, sign_in
 
 # localglobus demo collections have fixed ids (localglobus.transfer.commands).
 _DEMO_NS = uuid.UUID("6c6f6361-6c67-6c6f-6275-732d64656d6f")

@@ -1,7 +1,7 @@
 """Signing in from tests, for real: the portal's test client plus a browser-like
 `requests.Session` that talks to the live localglobus.
 
-    from tests.portal.auth_helpers import sign_in
+    from tests.portal.helpers.signin import sign_in
 
     def test_something(client, localglobus):
         sign_in(client, localglobus)                    # as "researcher"

@@ -2,7 +2,7 @@
 localglobus, consent for the mapped ones, the two-pane form as a browser posts it, and
 waiting for a task.
 
-    from tests.portal.transfers_support import demo, consent_all, transfer_form, ...
+    from tests.portal.helpers.transfers import demo, consent_all, transfer_form, ...
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from bs4 import BeautifulSoup
 from flask import g
 
-from tests.portal.auth_helpers import authorize_url, callback, globus_round_trip, sign_in
+from tests.portal.helpers.signin import authorize_url, callback, globus_round_trip, sign_in
 
 TRANSFER_SCOPE = "urn:globus:auth:scope:transfer.api.globus.org:all"
 

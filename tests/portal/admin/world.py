@@ -3,7 +3,7 @@ guest collection "Shared Results" (owned by `admin`), a second guest collection,
 direct globus-sdk clients to set things up and to check what Globus holds, before and
 after a request, without going through the portal.
 
-    from tests.portal.admin_helpers import world_fixture  # noqa: F401 - fixture "world"
+    from tests.portal.admin.world import world_fixture  # noqa: F401 - fixture "world"
 
     def test_x(world):
         world.transfer("admin").endpoint_acl_list(world.shared_id)
@@ -24,7 +24,7 @@ from bs4 import BeautifulSoup
 
 from localglobus.transfer.commands import _DEMO_NS
 from tests.conftest import DEMO_PASSWORD
-from tests.portal.auth_helpers import globus_round_trip
+from tests.portal.helpers.signin import globus_round_trip
 
 # localglobus's demo collections have fixed ids; the mapped ones need data_access consent.
 LAB_STORAGE_ID = str(uuid.uuid5(_DEMO_NS, "lab-storage"))

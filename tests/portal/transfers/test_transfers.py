@@ -15,8 +15,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from app.transfers.models import Submission
-from tests.portal.auth_helpers import callback, globus_round_trip, sign_in
-from tests.portal.transfers_support import (
+from tests.portal.helpers.signin import callback, globus_round_trip, sign_in
+from tests.portal.helpers.transfers import (
     csrf_token,
     demo,
     page,

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.portal.auth_helpers import sign_in
-from tests.portal.test_files import (
+from tests.portal.helpers.signin import sign_in
+from tests.portal.files.test_files import (
     ARCHIVE,
     LAB,
     SHARED,

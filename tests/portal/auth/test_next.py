@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.portal.auth_helpers import FakeOIDC, fake_sign_in, sign_in
+from tests.portal.helpers.signin import FakeOIDC, fake_sign_in, sign_in
 
 EVIL_NEXTS = [
     "https://evil.example",

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, select, text
 from app.extensions import db
 from app.globus import tasks as globus_tasks
 from app.transfers.models import Submission
-from tests.portal.transfers_support import (
+from tests.portal.helpers.transfers import (
     SCRATCH,
     page,
     researcher,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.portal.auth_helpers import sign_in
-from tests.portal.test_files import (
+from tests.portal.helpers.signin import sign_in
+from tests.portal.files.test_files import (
     LAB,
     browse,
     confirm_form,

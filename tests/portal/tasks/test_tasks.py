@@ -12,8 +12,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from app.tasks import service as tasks_service
-from tests.portal.auth_helpers import sign_in
-from tests.portal.transfers_support import (
+from tests.portal.helpers.signin import sign_in
+from tests.portal.helpers.transfers import (
     SCRATCH,
     csrf_token,
     page,

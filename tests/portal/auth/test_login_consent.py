@@ -14,7 +14,7 @@ from app.errors import ConsentRequired
 from app.extensions import db
 from app.globus import tokens
 from app.models import User
-from tests.portal.auth_helpers import authorize_url, callback, globus_round_trip, sign_in
+from tests.portal.helpers.signin import authorize_url, callback, globus_round_trip, sign_in
 
 TRANSFER = "urn:globus:auth:scope:transfer.api.globus.org:all"
 COLLECTION = "6f2bd3a4-0d7e-4c3b-9a51-2f1f0e5c9b77"

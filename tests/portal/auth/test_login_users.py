@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OAuthToken, User
-from tests.portal.auth_helpers import FakeOIDC, fake_sign_in
+from tests.portal.helpers.signin import FakeOIDC, fake_sign_in
 
 OTHER_SUB = "99999999-aaaa-4bbb-8ccc-dddddddddddd"
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OAuthToken, User
-from tests.portal.auth_helpers import (
+from tests.portal.helpers.signin import (
     CALLBACK_PATH,
     FakeOIDC,
     authorize_url,

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.globus import tokens
 from app.globus.client import TRANSFER_RS, transfer_client
 from app.models import OAuthToken, User
-from tests.portal.auth_helpers import sign_in
+from tests.portal.helpers.signin import sign_in
 
 
 @pytest.fixture
