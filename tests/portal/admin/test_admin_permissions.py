@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.portal.admin.world import csrf_token, world_fixture  # noqa: F401 - fixture
+from tests.portal.helpers.pages import csrf_token
 from tests.portal.helpers.signin import sign_in
 
 ANON, NOROLE, MONITOR, ACCESS, ADMIN = "anonymous", "norole", "monitor", "access", "admin"

@@ -16,23 +16,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import OAuthToken, User
-from tests.portal.helpers.signin import CALLBACK_PATH, FakeOIDC, authorize_url
-
-
-@pytest.fixture
-def fake():
-    with FakeOIDC() as provider:
-        yield provider
-
-
-@pytest.fixture
-def fake_app(make_app, fake):
-    return make_app(**fake.portal_config())
-
-
-@pytest.fixture
-def fake_client(fake_app):
-    return fake_app.test_client()
+from tests.portal.helpers.signin import CALLBACK_PATH, authorize_url
 
 
 def _callback_with(client, fake, make_token):

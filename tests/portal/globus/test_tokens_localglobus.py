@@ -19,7 +19,7 @@ from tests.portal.helpers.signin import sign_in
 @pytest.fixture
 def researcher(app, client, localglobus) -> int:
     """The demo researcher, signed in through localglobus; their user id."""
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.username.startswith("researcher")))
 

@@ -12,11 +12,10 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from app.tasks import service as tasks_service
+from tests.portal.helpers.pages import csrf_token, page
 from tests.portal.helpers.signin import sign_in
 from tests.portal.helpers.transfers import (
     SCRATCH,
-    csrf_token,
-    page,
     researcher,
     scratch,
     task_id_of,
@@ -57,16 +56,24 @@ def long_task(client, collections):
     return task_id, label
 
 
-def test_task_page_updates_itself_until_the_task_succeeds(client, collections):
+def test_task_page_updates_itself_until_the_task_succeeds(client, collections, long_task):
+    # While a task runs (the long one: thousands of checksummed files), its page polls.
+    running_id, _ = long_task
+    progress = page(client.get(f"/tasks/{running_id}")).find(id="task-progress")
+    assert progress["data-status"] == "ACTIVE", "the long task ended before its page showed"
+    assert progress["hx-get"] == f"/tasks/{running_id}/progress"
+    assert progress["hx-trigger"] == "every 2s" and progress["hx-swap"] == "outerHTML"
+    fragment = page(client.get(f"/tasks/{running_id}/progress")).find(id="task-progress")
+    assert fragment["hx-get"] == f"/tasks/{running_id}/progress"
+    stop = client.post(f"/tasks/{running_id}/cancel", data={"csrf_token": csrf_token(client)})
+    assert stop.status_code == 302
+
+    # Once a task has ended, its page stops polling.
     task_id, label = submit(client, collections)
     response = client.get(f"/tasks/{task_id}")
     assert response.status_code == 200
     soup = page(response)
     assert soup.find("h1").get_text() == label
-    progress = soup.find(id="task-progress")
-    if progress["data-status"] == "ACTIVE":
-        assert progress["hx-get"] == f"/tasks/{task_id}/progress"
-        assert progress["hx-trigger"] == "every 2s" and progress["hx-swap"] == "outerHTML"
 
     final = wait_for_task(client, task_id).find(id="task-progress")
     assert final["data-status"] == "SUCCEEDED"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 import requests
@@ -15,9 +14,9 @@ from sqlalchemy import create_engine, select, text
 from app.extensions import db
 from app.globus import tasks as globus_tasks
 from app.transfers.models import Submission
+from tests.portal.helpers.pages import page
 from tests.portal.helpers.transfers import (
     SCRATCH,
-    page,
     researcher,
     task_id_of,
     tasks_labelled,
@@ -111,24 +110,38 @@ def test_a_double_post_of_the_same_form_submits_once(app, client, form, monkeypa
 
 def test_two_clicks_at_once_end_with_one_task(app, client, form, monkeypatch):
     wire = GlobusWire(monkeypatch)
-    # The first click's POST to Globus is slow, so the second click arrives meanwhile.
-    wire.before_submit = lambda request: time.sleep(0.8) if len(wire.submits) == 1 else None
+    # The first click's POST to Globus is on the wire (held there) when the second click
+    # arrives, and it reaches Globus only after the second click has had its answer.
+    first_on_the_wire = threading.Event()
+    second_answered = threading.Event()
+
+    def hold_the_first(request):
+        if len(wire.submits) == 1:
+            first_on_the_wire.set()
+            assert second_answered.wait(30), "the second click never got its answer"
+
+    wire.before_submit = hold_the_first
     other = app.test_client()
     cookie = client.get_cookie("ferry_session")
     other.set_cookie(cookie.key, cookie.value, domain=cookie.domain)
     answers = {}
 
     def click(name, browser):
-        answers[name] = browser.post("/transfers/", data=form)
+        try:
+            answers[name] = browser.post("/transfers/", data=form)
+        finally:
+            if name == "b":
+                second_answered.set()
 
     threads = [
         threading.Thread(target=click, args=(n, b)) for n, b in (("a", client), ("b", other))
     ]
     threads[0].start()
-    time.sleep(0.3)
+    assert first_on_the_wire.wait(30), "the first click never reached Globus"
     threads[1].start()
     for thread in threads:
         thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
     assert task_id_of(answers["a"]) == task_id_of(answers["b"])
     assert wire.submission_ids == {form["submission_id"][0]}
     (row,) = rows(app, form["submission_id"][0])
