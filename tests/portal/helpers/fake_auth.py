@@ -28,6 +28,10 @@ from joserfc.jwk import RSAKey
 
 from tests.portal.helpers.signin import CALLBACK_PATH, authorize_url
 
+# How often serve_forever looks for a shutdown request: its default (0.5 s) would make
+# every test that starts a fake wait up to half a second in its teardown.
+SHUTDOWN_POLL = 0.01
+
 
 class FakeAuth:
     """Globus Auth's token and revoke endpoints on loopback, counting refresh calls.
@@ -50,7 +54,9 @@ class FakeAuth:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, args=(SHUTDOWN_POLL,), daemon=True
+        ).start()
 
     def accept(self, refresh_token: str, resource_server: str) -> None:
         """Make `refresh_token` valid (as if a sign-in had issued it)."""
@@ -154,7 +160,9 @@ class FakeOIDC:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/"
         self.issuer = self.base_url.rstrip("/")
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, args=(SHUTDOWN_POLL,), daemon=True
+        ).start()
 
     def close(self) -> None:
         self._server.shutdown()
