@@ -12,6 +12,7 @@ import requests
 from sqlalchemy import create_engine, select, text
 
 from app.extensions import db
+from app.globus import client as globus_client
 from app.globus import tasks as globus_tasks
 from app.transfers.models import Submission
 from tests.portal.helpers.pages import page
@@ -169,6 +170,7 @@ def test_submit_transfer_reuses_submission_id_after_timeout(app, client, form, m
 
 def test_resets_beyond_the_sdk_retries_are_retried_by_the_portal(app, client, form, monkeypatch):
     monkeypatch.setattr(globus_tasks, "SUBMIT_BACKOFF", 0)
+    monkeypatch.setattr(globus_client, "MAX_RETRY_SLEEP", 0)  # the SDK's retries, at once
     wire = GlobusWire(monkeypatch)
     sdk_attempts = 3  # globus-sdk's own: 1 + MAX_RETRIES
 
@@ -187,6 +189,7 @@ def test_globus_unreachable_keeps_the_submission_pending_then_it_resumes(
     app, client, form, monkeypatch
 ):
     monkeypatch.setattr(globus_tasks, "SUBMIT_BACKOFF", 0)
+    monkeypatch.setattr(globus_client, "MAX_RETRY_SLEEP", 0)  # the SDK's retries, at once
     wire = GlobusWire(monkeypatch)
 
     def unreachable(request):
