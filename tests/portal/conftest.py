@@ -23,6 +23,7 @@ from app.cli import upgrade_database
 from app.globus.crypto import generate_key
 from tests.portal.helpers.fake_auth import FakeAuth, FakeOIDC
 from tests.portal.helpers.files import lab_root
+from tests.portal.helpers.transfers import researcher
 
 PG_URL = os.environ.get("FERRY_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("FERRY_TEST_REDIS_URL")
@@ -170,3 +171,10 @@ def scratch(localglobus):
     disk.mkdir()
     yield f"/{name}/", disk
     shutil.rmtree(disk, ignore_errors=True)
+
+
+@pytest.fixture
+def demo_collections(client, localglobus):
+    """The test client signed in as researcher, with consent for both mapped demo
+    collections (the transfers and tasks tests): {name: DemoCollection}."""
+    return researcher(client, localglobus)

@@ -18,7 +18,6 @@ from app.transfers.models import Submission
 from tests.portal.helpers.pages import page
 from tests.portal.helpers.transfers import (
     SCRATCH,
-    researcher,
     task_id_of,
     tasks_labelled,
     transfer_form,
@@ -28,14 +27,9 @@ from tests.portal.helpers.transfers import (
 
 
 @pytest.fixture
-def collections(client, localglobus):
-    return researcher(client, localglobus)
-
-
-@pytest.fixture
-def form(client, collections):
+def form(client, demo_collections):
     """A rendered transfer form (fresh submission_id) with a unique label."""
-    lab, archive = collections["Lab Storage"], collections["Archive"]
+    lab, archive = demo_collections["Lab Storage"], demo_collections["Archive"]
     label = unique("wa")
     target = f"/{SCRATCH}/{label}/"
     return transfer_form(client, lab, "/data/", archive, target, ["processed/"], label=label)
@@ -221,11 +215,11 @@ def test_globus_unreachable_keeps_the_submission_pending_then_it_resumes(
     assert not page(client.get("/transfers/")).select("section.pending")
 
 
-def test_submit_delete_is_write_ahead_and_idempotent(app, client, collections):
+def test_submit_delete_is_write_ahead_and_idempotent(app, client, demo_collections):
     from app.models import User
     from app.transfers import service
 
-    lab = collections["Lab Storage"]
+    lab = demo_collections["Lab Storage"]
     label = unique("gone")
     folder = f"{SCRATCH}/{label}"
     (lab.root / folder / "inner").mkdir(parents=True)
@@ -249,7 +243,7 @@ def test_submit_delete_is_write_ahead_and_idempotent(app, client, collections):
 
 
 @pytest.mark.parametrize("path", ["relative/path", "/with\nnewline", "/back\\slash", ""])
-def test_submit_delete_refuses_bad_paths_before_globus(app, client, collections, path):
+def test_submit_delete_refuses_bad_paths_before_globus(app, client, demo_collections, path):
     from app.errors import BadInput
     from app.models import User
     from app.transfers import service
@@ -258,6 +252,6 @@ def test_submit_delete_refuses_bad_paths_before_globus(app, client, collections,
         user_id = db.session.scalars(select(User.id).where(User.username == "researcher")).one()
         with pytest.raises(BadInput):
             service.submit_delete(
-                user_id, collections["Lab Storage"].id, [path], False, submission_id=None
+                user_id, demo_collections["Lab Storage"].id, [path], False, submission_id=None
             )
         assert db.session.scalars(select(Submission)).all() == []

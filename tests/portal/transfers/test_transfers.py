@@ -20,7 +20,6 @@ from tests.portal.helpers.signin import callback, globus_round_trip, sign_in
 from tests.portal.helpers.transfers import (
     demo,
     query_of,
-    researcher,
     scratch,
     task_id_of,
     transfer_form,
@@ -29,12 +28,6 @@ from tests.portal.helpers.transfers import (
     unique,
     wait_for_task,
 )
-
-
-@pytest.fixture
-def demo_collections(client, localglobus):
-    """The researcher signed in, with consent for both mapped demo collections."""
-    return researcher(client, localglobus)
 
 
 def submissions(app, **where) -> list[Submission]:
