@@ -83,7 +83,7 @@ def sign_in_with_consent(app, lg):
     from app.globus import tokens
     from app.globus.client import TRANSFER_RS
     from app.models import User
-    from tests.portal.auth_helpers import globus_round_trip, sign_in
+    from tests.portal.helpers.signin import globus_round_trip, sign_in
 
     client = app.test_client()
     sign_in(client, lg)

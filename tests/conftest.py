@@ -10,12 +10,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 # Real Globus responses recorded by globus-cli's tests (provenance: tests/fixtures/README.md).
@@ -42,6 +43,8 @@ class LocalGlobus:
     portal_base_url: str  # the FERRY_BASE_URL its portal client is registered for
     password: str
     process: subprocess.Popen | None = None
+    # Per demo user, a browser signed in at this server (tests/portal/helpers/signin.py).
+    browsers: dict = field(default_factory=dict, repr=False)
 
     @property
     def portal_client(self) -> dict:
@@ -98,17 +101,19 @@ class LocalGlobus:
 
 def wait_for_http(url: str, process: subprocess.Popen | None = None, timeout: float = 30) -> None:
     """Wait until `url` answers 200, failing early if the process died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
         try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
+            return requests.get(url, timeout=2).status_code == 200
         except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
+            return False
+
+    try:
+        wait_until(answers, f"{url} to answer", timeout=timeout, interval=0.1)
+    except AssertionError:
+        raise RuntimeError(f"{url} did not answer within {timeout}s") from None
 
 
 def start_localglobus(home: Path, portal_base_url: str | None = None) -> LocalGlobus:

@@ -10,7 +10,6 @@ role; the audit log shows each step.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import globus_sdk
@@ -18,7 +17,8 @@ import pytest
 
 from tests.conftest import DEMO_PASSWORD, start_localglobus
 from tests.e2e.conftest import CHROMIUM, launch_chromium, serve_portal
-from tests.portal.admin_helpers import LAB_STORAGE_ID, World
+from tests.portal.admin.world import LAB_STORAGE_ID, World
+from tests.waiting import wait_until
 
 SHARED_FOLDER = "e2e-results"
 MANY_FILES = 20000  # a transfer of these runs for many seconds: long enough to cancel
@@ -129,10 +129,14 @@ def test_admin_shares_cancels_revokes_and_the_audit_log_shows_it(
     admin.click("section.admin-cancel button[type=submit]")
     admin.wait_for_selector(".flash-success")
     researcher.goto(f"{portal}/tasks/{task_id}")
-    deadline = time.monotonic() + 15
-    while "Maintenance tonight" not in researcher.content() and time.monotonic() < deadline:
-        time.sleep(0.5)
+
+    def shows_the_message() -> bool:
+        if "Maintenance tonight" in researcher.content():
+            return True
         researcher.reload()
+        return False
+
+    wait_until(shows_the_message, "the admin's message on the task page", timeout=15, interval=0.5)
     assert "Maintenance tonight, please resubmit tomorrow" in researcher.content()
 
     # Admin revokes the share; researcher's access is gone.

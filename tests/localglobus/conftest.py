@@ -6,12 +6,13 @@ import json
 import os
 import shutil
 import sqlite3
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
+
+from tests.waiting import wait_until
 
 ADMIN_ID = "a0000000-0000-4000-8000-00000000ad01"
 RESEARCHER_ID = "a0000000-0000-4000-8000-00000000be02"
@@ -53,13 +54,11 @@ class TransferHarness:
         return self
 
     def wait(self, task_id: str, timeout: float = 30) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ended() -> dict | None:
             doc = self.client.get(f"/v0.10/task/{task_id}").json
-            if doc["status"] not in ("ACTIVE", "INACTIVE"):
-                return doc
-            time.sleep(0.05)
-        raise AssertionError(f"task {task_id} still active: {doc}")
+            return doc if doc["status"] not in ("ACTIVE", "INACTIVE") else None
+
+        return wait_until(ended, f"task {task_id} to end", timeout=timeout)
 
     def submit(self, kind: str, doc: dict) -> dict:
         sid = self.client.get("/v0.10/submission_id").json["value"]

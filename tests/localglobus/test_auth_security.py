@@ -155,7 +155,7 @@ def test_expired_access_tokens_are_refused(auth_short_lived):
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert requests.get(url, headers=headers).status_code == 200
 
-    time.sleep(2.5)
+    time.sleep(2.5)  # the behaviour under test: the 2-second token expires (no thread waits)
 
     response = requests.get(url, headers=headers)
     assert response.status_code == 401

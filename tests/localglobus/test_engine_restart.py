@@ -8,12 +8,12 @@ import json
 import os
 import random
 import signal
-import time
 
 import globus_sdk
 import pytest
 
 from tests.conftest import start_localglobus
+from tests.waiting import wait_until
 
 FILES = 1200
 SMALL = 48 * 1024
@@ -68,12 +68,15 @@ def test_transfer_resumes_after_sigkill(tmp_path):
         data.add_item("/kill/", "/copy/", recursive=True)
         task_id = tc.submit_transfer(data)["task_id"]
 
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        def a_quarter_done_or_ended():
             task = tc.get_task(task_id)
             if task["files_transferred"] >= FILES // 4 or task["status"] != "ACTIVE":
-                break
-            time.sleep(0.02)
+                return task
+            return None
+
+        task = wait_until(
+            a_quarter_done_or_ended, "a quarter of the files", timeout=60, interval=0.02
+        )
         assert task["status"] == "ACTIVE", "the transfer ended before it could be killed"
         lg.stop(signal.SIGKILL)
         done_before = len(os.listdir(root / "copy" / "parts"))

@@ -1,18 +1,19 @@
 """Portal fixtures: a clean database per test (SQLite, and PostgreSQL when
 FERRY_TEST_DATABASE_URL is set), the portal app pointed at the live localglobus, its
-test client, the session stores, and a small counting Globus Auth for refresh tests.
+test client, the session stores, and the Globus Auth stand-ins of helpers/fake_auth.py
+(a counting one for refresh tests, a misbehaving OIDC provider for sign-in tests).
+
+Helpers shared by several areas live in tests/portal/helpers/ (pages.py: parsing and
+CSRF tokens; signin.py: signed-in clients; fake_auth.py; routes.py; files.py;
+transfers.py); fixtures of one area live in that area's conftest.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import threading
-import time
-from base64 import b64decode
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import shutil
+import uuid
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import pytest
 from sqlalchemy import MetaData, create_engine, text
@@ -20,6 +21,9 @@ from sqlalchemy import MetaData, create_engine, text
 from app import create_app
 from app.cli import upgrade_database
 from app.globus.crypto import generate_key
+from tests.portal.helpers.fake_auth import FakeAuth, FakeOIDC
+from tests.portal.helpers.files import lab_root
+from tests.portal.helpers.transfers import researcher
 
 PG_URL = os.environ.get("FERRY_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("FERRY_TEST_REDIS_URL")
@@ -127,104 +131,27 @@ def make_user(app, sub: str = "3b8b9a4e-0000-4000-8000-000000000001") -> int:
         return user.id
 
 
-# -- a counting Globus Auth ---------------------------------------------------------
+@pytest.fixture
+def fake():
+    """A misbehaving OIDC provider on loopback (tests/portal/helpers/fake_auth.py)."""
+    with FakeOIDC() as provider:
+        yield provider
 
 
-class FakeAuth:
-    """Globus Auth's token and revoke endpoints on loopback, counting refresh calls.
+@pytest.fixture
+def fake_app(make_app, fake):
+    """A portal whose Globus (Auth and Transfer) is `fake`."""
+    return make_app(**fake.portal_config())
 
-    Refresh tokens rotate and a used one is dead (as with Globus's rotation), so two
-    refreshes with the same refresh token show up as an `invalid_grant`.
-    `mode`: "ok", "invalid_grant", "error" (HTTP 500) or "slow" (sleeps `delay`).
-    """
 
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.refresh_calls = 0
-        self.refused = 0
-        self.revoked: list[str] = []
-        self.live_refresh_tokens: dict[str, str] = {}  # refresh token -> resource server
-        self.mode = "ok"
-        self.delay = 0.3
-        self.issued = 0
-        self.auth_headers: set[str] = set()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def accept(self, refresh_token: str, resource_server: str) -> None:
-        """Make `refresh_token` valid (as if a sign-in had issued it)."""
-        self.live_refresh_tokens[refresh_token] = resource_server
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def _token(self, form: dict) -> tuple[int, dict]:
-        if form.get("grant_type") != "refresh_token":
-            return 400, {"error": "unsupported_grant_type"}
-        with self.lock:
-            self.refresh_calls += 1
-            mode = self.mode
-        if mode == "slow":
-            time.sleep(self.delay)
-        if mode == "error":
-            return 500, {"errors": [{"status": "500", "code": "INTERNAL", "detail": "boom"}]}
-        time.sleep(self.delay)  # a real round trip: concurrent callers overlap
-        with self.lock:
-            rs = self.live_refresh_tokens.pop(form.get("refresh_token"), None)
-            if mode == "invalid_grant" or rs is None:
-                self.refused += 1
-                return 400, {"error": "invalid_grant"}
-            self.issued += 1
-            new_refresh = f"refresh-{self.issued}-{os.urandom(6).hex()}"
-            self.live_refresh_tokens[new_refresh] = rs
-        return 200, {
-            "access_token": f"access-{self.issued}-{os.urandom(6).hex()}",
-            "refresh_token": new_refresh,
-            "scope": "urn:globus:auth:scope:transfer.api.globus.org:all",
-            "resource_server": rs,
-            "expires_in": 172800,
-            "token_type": "Bearer",
-            "other_tokens": [],
-        }
-
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                fake.auth_headers.add(self.headers.get("Authorization", ""))
-                if self.path == "/v2/oauth2/token":
-                    status, body = fake._token(form)
-                elif self.path == "/v2/oauth2/token/revoke":
-                    with fake.lock:
-                        fake.revoked.append(form.get("token", ""))
-                    status, body = 200, {"active": False}
-                else:
-                    status, body = 404, {"error": "not_found"}
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-    def basic_client_id(self) -> set[str]:
-        """The client ids seen in Basic auth headers."""
-        return {b64decode(h.split()[1]).decode().split(":")[0] for h in self.auth_headers if h}
+@pytest.fixture
+def fake_client(fake_app):
+    return fake_app.test_client()
 
 
 @pytest.fixture
 def fake_auth():
+    """A counting Globus Auth (token and revoke endpoints) on loopback."""
     fake = FakeAuth()
     yield fake
     fake.close()
@@ -234,3 +161,20 @@ def fake_auth():
 def token_app(make_app, fake_auth):
     """A portal whose Globus Auth is the counting fake."""
     return make_app(FERRY_GLOBUS_AUTH_URL=fake_auth.url)
+
+
+@pytest.fixture
+def scratch(localglobus):
+    """A fresh folder in Lab Storage for one test: (its collection path, its disk path)."""
+    name = f"ferry-test-{uuid.uuid4().hex[:8]}"
+    disk = lab_root(localglobus) / name
+    disk.mkdir()
+    yield f"/{name}/", disk
+    shutil.rmtree(disk, ignore_errors=True)
+
+
+@pytest.fixture
+def demo_collections(client, localglobus):
+    """The test client signed in as researcher, with consent for both mapped demo
+    collections (the transfers and tasks tests): {name: DemoCollection}."""
+    return researcher(client, localglobus)

@@ -77,7 +77,7 @@ def test_gen_token_key_prints_a_new_usable_key():
 
 def test_cli_rekey_tokens_reencrypts_with_the_newest_key(make_app, tmp_path):
     from tests.portal.conftest import make_user
-    from tests.portal.test_tokens import RS, save
+    from tests.portal.globus.test_tokens import RS, save
 
     old, new = generate_key(), generate_key()
     app = make_app(FERRY_TOKEN_KEYS=[old])

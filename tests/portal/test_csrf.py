@@ -7,27 +7,14 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.portal.auth_helpers import FakeOIDC, fake_sign_in, portal_routes, sign_in
+from tests.portal.helpers.fake_auth import fake_sign_in
+from tests.portal.helpers.pages import csrf_token
+from tests.portal.helpers.routes import portal_routes
+from tests.portal.helpers.signin import sign_in
 
 ROUTES = portal_routes()
 STATE_CHANGING = sorted({(r.endpoint, r.path) for r in ROUTES if r.state_changing})
 PAGES = sorted({r.path for r in ROUTES if "GET" in r.methods and r.endpoint != "static"})
-
-
-@pytest.fixture
-def fake():
-    with FakeOIDC() as provider:
-        yield provider
-
-
-@pytest.fixture
-def fake_app(make_app, fake):
-    return make_app(**fake.portal_config())
-
-
-def csrf_token_of(client) -> str:
-    page = BeautifulSoup(client.get("/").get_data(as_text=True), "html.parser")
-    return page.find("input", attrs={"name": "csrf_token"})["value"]
 
 
 @pytest.mark.parametrize(("endpoint", "path"), STATE_CHANGING, ids=[p for _, p in STATE_CHANGING])
@@ -36,7 +23,7 @@ def test_post_without_or_with_foreign_csrf_token_is_400(fake, fake_app, endpoint
     fake_sign_in(victim, fake)
     attacker = fake_app.test_client()
     fake_sign_in(attacker, fake, sub="99999999-aaaa-4bbb-8ccc-dddddddddddd")
-    foreign = csrf_token_of(attacker)
+    foreign = csrf_token(attacker)
     before = list(fake.requests)
 
     for data in ({}, {"csrf_token": foreign}, {"csrf_token": "forged"}):

@@ -1,6 +1,6 @@
 """id_token validation (SECURITY.md, Login): every forged or stale id_token is refused.
 
-A fake OpenID provider on loopback (tests.portal.auth_helpers.FakeOIDC) issues the
+A fake OpenID provider on loopback (tests.portal.helpers.signin.FakeOIDC) issues the
 id_tokens; the portal redeems a code there and must refuse to sign anyone in.
 """
 
@@ -16,23 +16,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import OAuthToken, User
-from tests.portal.auth_helpers import CALLBACK_PATH, FakeOIDC, authorize_url
-
-
-@pytest.fixture
-def fake():
-    with FakeOIDC() as provider:
-        yield provider
-
-
-@pytest.fixture
-def fake_app(make_app, fake):
-    return make_app(**fake.portal_config())
-
-
-@pytest.fixture
-def fake_client(fake_app):
-    return fake_app.test_client()
+from tests.portal.helpers.signin import CALLBACK_PATH, authorize_url
 
 
 def _callback_with(client, fake, make_token):

@@ -9,18 +9,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.portal.auth_helpers import sign_in
-from tests.portal.test_files import (
+from tests.portal.helpers.files import (
     ARCHIVE,
     LAB,
+    NO_GLOBUS_PAGE,
     SHARED,
     browse,
-    csrf_token,
     errors,
-    page,
     row_names,
     url,
 )
+from tests.portal.helpers.pages import csrf_token, page
+from tests.portal.helpers.signin import sign_in
 
 PAGING_PREFIX = "Paging probe"
 
@@ -233,7 +233,7 @@ def test_bookmark_a_folder_open_it_rename_it_and_delete_it(researcher, localglob
     edit = page(researcher.get(f"/collections/bookmarks/{bookmark_id}/edit"))
     assert edit.find("input", attrs={"name": "name"})["value"] == name
     renamed = f"{name} (renamed)"
-    token = csrf_token(researcher)
+    token = csrf_token(researcher, NO_GLOBUS_PAGE)
     response = researcher.post(
         f"/collections/bookmarks/{bookmark_id}/rename", data={"csrf_token": token, "name": renamed}
     )
@@ -249,7 +249,7 @@ def test_bookmark_a_folder_open_it_rename_it_and_delete_it(researcher, localglob
 
 
 def test_bookmark_names_are_unique_checked_and_escaped(researcher, localglobus, no_globus_later):
-    token = csrf_token(researcher)
+    token = csrf_token(researcher, NO_GLOBUS_PAGE)
     name = f"<b>bold</b> {uuid.uuid4().hex[:6]}"
     data = {"csrf_token": token, "collection": LAB, "path": "/data/", "name": name}
     assert researcher.post("/collections/bookmarks/new", data=data).status_code == 302

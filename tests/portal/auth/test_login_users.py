@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OAuthToken, User
-from tests.portal.auth_helpers import FakeOIDC, fake_sign_in
+from tests.portal.helpers.fake_auth import fake_sign_in
 
 OTHER_SUB = "99999999-aaaa-4bbb-8ccc-dddddddddddd"
-
-
-@pytest.fixture
-def fake():
-    with FakeOIDC() as provider:
-        yield provider
-
-
-@pytest.fixture
-def fake_app(make_app, fake):
-    return make_app(**fake.portal_config())
 
 
 def users(app) -> list[User]:

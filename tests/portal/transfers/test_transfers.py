@@ -15,13 +15,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from app.transfers.models import Submission
-from tests.portal.auth_helpers import callback, globus_round_trip, sign_in
-from tests.portal.transfers_support import (
-    csrf_token,
+from tests.portal.helpers.pages import csrf_token, page
+from tests.portal.helpers.signin import callback, globus_round_trip, sign_in
+from tests.portal.helpers.transfers import (
     demo,
-    page,
     query_of,
-    researcher,
     scratch,
     task_id_of,
     transfer_form,
@@ -30,12 +28,6 @@ from tests.portal.transfers_support import (
     unique,
     wait_for_task,
 )
-
-
-@pytest.fixture
-def demo_collections(client, localglobus):
-    """The researcher signed in, with consent for both mapped demo collections."""
-    return researcher(client, localglobus)
 
 
 def submissions(app, **where) -> list[Submission]:
@@ -307,7 +299,33 @@ def test_pending_transfer_resumes_with_the_same_submission_id_after_consent(
     assert again.headers["Location"].endswith(f"/tasks/{task_id}")
 
 
-def test_resume_of_someone_elses_submission_is_not_found(client, demo_collections):
+def test_resume_of_someone_elses_submission_is_not_found(
+    app, client, demo_collections, localglobus
+):
+    # admin, signed in on the same portal, has a pending transfer of their own.
+    other = app.test_client()
+    sign_in(other, localglobus, "admin")
+    lab, archive = demo_collections["Lab Storage"], demo_collections["Archive"]
+    with app.app_context():
+        from app.transfers import service
+
+        admin_id = db.session.scalars(select(User.id).where(User.username == "admin")).one()
+        submission_id = str(uuid.uuid4())
+        items = [service.TransferItem("/data/raw/", f"/{scratch('theirs')}/", recursive=True)]
+        document = service.transfer_document(
+            submission_id, lab.id, archive.id, items, service.TransferOptions(label="theirs")
+        )
+        service._write_ahead(admin_id, "transfer", document)
+    assert other.get(f"/transfers/resume/{submission_id}").status_code == 200  # its owner's
+
+    # researcher (the test client) finds nothing there, to see or to send.
+    assert client.get(f"/transfers/resume/{submission_id}").status_code == 404
+    sent = client.post(
+        f"/transfers/resume/{submission_id}", data={"csrf_token": csrf_token(client)}
+    )
+    assert sent.status_code == 404
+    (row,) = submissions(app, submission_id=submission_id)
+    assert (row.user_id, row.status, row.task_id) == (admin_id, "pending", None)
     assert client.get(f"/transfers/resume/{uuid.uuid4()}").status_code == 404
     assert client.get("/transfers/resume/not-a-uuid").status_code == 404
 

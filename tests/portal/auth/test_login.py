@@ -14,12 +14,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OAuthToken, User
-from tests.portal.auth_helpers import (
+from tests.portal.helpers.fake_auth import FakeOIDC, fake_sign_in
+from tests.portal.helpers.signin import (
     CALLBACK_PATH,
-    FakeOIDC,
     authorize_url,
     callback,
-    fake_sign_in,
     globus_round_trip,
     sign_in,
 )
@@ -82,7 +81,7 @@ def test_pending_login_is_kept_server_side_not_in_the_cookie(client):
 
 
 def test_full_sign_in_round_trip(app, client, localglobus):
-    response = sign_in(client, localglobus, next="/auth/profile")
+    response = sign_in(client, localglobus, next="/auth/profile", fresh=True)
     assert response.headers["Location"] == "/auth/profile"
     page = BeautifulSoup(client.get("/").get_data(as_text=True), "html.parser")
     assert page.find("h1").get_text(strip=True).startswith("Welcome,")
@@ -98,7 +97,7 @@ def test_full_sign_in_round_trip(app, client, localglobus):
 
 
 def test_tokens_from_sign_in_work_at_globus(app, client, localglobus):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     from app.globus import tokens
 
     with app.app_context():
@@ -114,7 +113,7 @@ def test_tokens_from_sign_in_work_at_globus(app, client, localglobus):
 
 
 def test_sign_in_as_another_demo_user(app, client, localglobus):
-    sign_in(client, localglobus, "admin")
+    sign_in(client, localglobus, "admin", fresh=True)
     with app.app_context():
         assert db.session.scalar(select(User.username)).startswith("admin")
 
@@ -178,7 +177,7 @@ def test_pkce_challenge_is_s256_of_the_verifier(make_app):
 @pytest.mark.parametrize("signed_in", [False, True])
 def test_login_page_is_a_redirect_never_a_form(client, localglobus, signed_in):
     if signed_in:
-        sign_in(client, localglobus)
+        sign_in(client, localglobus, fresh=True)
     response = client.get("/auth/login")
     assert response.status_code == 302
     assert response.headers["Location"].startswith(localglobus.base_url)

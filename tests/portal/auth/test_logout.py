@@ -11,14 +11,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.globus import tokens
 from app.models import OAuthToken, SessionRecord, User
-from tests.portal.auth_helpers import FakeOIDC, fake_sign_in, sign_in
-
-
-def csrf_token(client, path: str = "/") -> str:
-    """The token of the sign-out form, as a browser would find it on the page."""
-    page = BeautifulSoup(client.get(path).get_data(as_text=True), "html.parser")
-    form = page.find("form", action="/auth/logout")
-    return form.find("input", attrs={"name": "csrf_token"})["value"]
+from tests.portal.helpers.fake_auth import FakeOIDC, fake_sign_in
+from tests.portal.helpers.pages import csrf_token
+from tests.portal.helpers.signin import sign_in
 
 
 def signed_in(client) -> bool:
@@ -57,13 +52,15 @@ def introspect(lg, token: str) -> dict:
 
 
 def test_logout_revokes_every_token_at_globus(app, client, localglobus):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     held = stored_tokens(app)
     assert {"auth.globus.org", "transfer.api.globus.org"} <= set(held)
     for access, refresh in held.values():
         assert introspect(localglobus, access)["active"] is True
 
-    response = client.post("/auth/logout", data={"csrf_token": csrf_token(client)})
+    response = client.post(
+        "/auth/logout", data={"csrf_token": csrf_token(client, form="/auth/logout")}
+    )
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
@@ -80,11 +77,13 @@ def test_logout_revokes_every_token_at_globus(app, client, localglobus):
 
 
 def test_logout_deletes_token_rows_and_destroys_the_session(app, client, localglobus):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     session_id = client.get_cookie("ferry_session").value
     assert count(app, OAuthToken) >= 2
 
-    response = client.post("/auth/logout", data={"csrf_token": csrf_token(client)})
+    response = client.post(
+        "/auth/logout", data={"csrf_token": csrf_token(client, form="/auth/logout")}
+    )
 
     assert count(app, OAuthToken) == 0
     # The cookie is expired on the response, and the server forgot the session.
@@ -114,7 +113,7 @@ def test_logout_still_signs_out_when_globus_auth_is_down(make_app):
         app = make_app(**fake.portal_config())
         client = app.test_client()
         assert fake_sign_in(client, fake).status_code == 302
-        token = csrf_token(client)
+        token = csrf_token(client, form="/auth/logout")
     # The fake is closed: revocation fails with connection refused.
     response = client.post("/auth/logout", data={"csrf_token": token})
     assert response.status_code == 302
@@ -128,7 +127,7 @@ def test_logout_revokes_at_the_configured_auth(make_app):
         app = make_app(**fake.portal_config())
         client = app.test_client()
         fake_sign_in(client, fake)
-        client.post("/auth/logout", data={"csrf_token": csrf_token(client)})
+        client.post("/auth/logout", data={"csrf_token": csrf_token(client, form="/auth/logout")})
         assert sorted(fake.revocations) == sorted(
             [
                 "fake-auth-access-token",
@@ -140,13 +139,13 @@ def test_logout_revokes_at_the_configured_auth(make_app):
 
 
 def test_get_logout_is_405_and_keeps_the_user_signed_in(client, localglobus):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     assert client.get("/auth/logout").status_code == 405
     assert signed_in(client)
 
 
 def test_cross_site_post_without_csrf_token_is_400_and_keeps_the_user(app, client, localglobus):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     response = client.post("/auth/logout", headers={"Origin": "https://evil.example"})
     assert response.status_code == 400
     assert signed_in(client)
@@ -154,16 +153,18 @@ def test_cross_site_post_without_csrf_token_is_400_and_keeps_the_user(app, clien
 
 
 def test_logout_with_another_sessions_csrf_token_is_400(app, client, localglobus):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     other = app.test_client()
-    sign_in(other, localglobus, "admin")
-    response = client.post("/auth/logout", data={"csrf_token": csrf_token(other)})
+    sign_in(other, localglobus, "admin", fresh=True)
+    response = client.post(
+        "/auth/logout", data={"csrf_token": csrf_token(other, form="/auth/logout")}
+    )
     assert response.status_code == 400
     assert signed_in(client)
 
 
 def test_sign_out_button_on_every_page_is_a_csrf_post(client, localglobus):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     page = BeautifulSoup(client.get("/").get_data(as_text=True), "html.parser")
     form = page.find(class_="account").find("form", action="/auth/logout")
     assert form["method"] == "post"

@@ -2,21 +2,27 @@
 localglobus, consent for the mapped ones, the two-pane form as a browser posts it, and
 waiting for a task.
 
-    from tests.portal.transfers_support import demo, consent_all, transfer_form, ...
+    from tests.portal.helpers.transfers import demo, consent_all, transfer_form, ...
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bs4 import BeautifulSoup
-from flask import g
 
-from tests.portal.auth_helpers import authorize_url, callback, globus_round_trip, sign_in
+from tests.portal.helpers.pages import page
+from tests.portal.helpers.signin import (
+    authorize_url,
+    callback,
+    globus_round_trip,
+    shared_browser,
+    sign_in,
+)
+from tests.waiting import wait_until
 
 TRANSFER_SCOPE = "urn:globus:auth:scope:transfer.api.globus.org:all"
 
@@ -33,13 +39,21 @@ class DemoCollection:
         return f"{TRANSFER_SCOPE}[*https://auth.globus.org/scopes/{self.id}/data_access]"
 
 
+_DEMO: dict[str, dict[str, DemoCollection]] = {}  # localglobus home -> its demo collections
+
+
 def demo(lg) -> dict[str, DemoCollection]:
-    """{"Lab Storage": ..., "Archive": ..., "Shared Results": ...} from `collection list`."""
-    found = {}
-    for line in lg.cli("collection", "list").stdout.splitlines():
-        cid, _kind, name, root = line.split("\t")
-        found[name] = DemoCollection(cid, name, Path(root))
-    return found
+    """{"Lab Storage": ..., "Archive": ..., "Shared Results": ...} from `collection list`,
+    asked once per localglobus home (a subprocess each time would cost most of a second;
+    the demo collections never change during a run)."""
+    key = str(lg.home)
+    if key not in _DEMO:
+        found = {}
+        for line in lg.cli("collection", "list").stdout.splitlines():
+            cid, _kind, name, root = line.split("\t")
+            found[name] = DemoCollection(cid, name, Path(root))
+        _DEMO[key] = found
+    return dict(_DEMO[key])
 
 
 def consent_all(client, lg, *collections: DemoCollection, username: str = "researcher"):
@@ -47,7 +61,8 @@ def consent_all(client, lg, *collections: DemoCollection, username: str = "resea
     url = authorize_url(
         client, "/auth/consent", scope=[c.data_access for c in collections], next="/"
     )
-    response = callback(client, globus_round_trip(url, lg, username))
+    path = globus_round_trip(url, lg, username, browser=shared_browser(lg, username))
+    response = callback(client, path)
     assert response.status_code == 302, response.status_code
     return response
 
@@ -58,10 +73,6 @@ def researcher(client, lg) -> dict[str, DemoCollection]:
     sign_in(client, lg)
     consent_all(client, lg, collections["Lab Storage"], collections["Archive"])
     return collections
-
-
-def page(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def transfer_page(client, src: DemoCollection, src_path: str, dst: DemoCollection, dst_path: str):
@@ -134,14 +145,15 @@ def task_id_of(response) -> str:
 
 def wait_for_task(client, task_id: str, timeout: float = 60) -> BeautifulSoup:
     """Poll the progress fragment, as the page does, until the task has ended."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def ended() -> BeautifulSoup | None:
         fragment = page(client.get(f"/tasks/{task_id}/progress"))
         section = fragment.find(id="task-progress")
         if section is not None and section["data-status"] in ("SUCCEEDED", "FAILED"):
             return fragment
-        time.sleep(0.3)
-    raise AssertionError(f"task {task_id} still running after {timeout}s")
+        return None
+
+    return wait_until(ended, f"task {task_id} to end", timeout=timeout, interval=0.3)
 
 
 def unique(prefix: str = "t") -> str:
@@ -176,13 +188,3 @@ def tasks_labelled(client, label: str) -> list[str]:
     assert response.status_code == 200, response.status_code
     links = page(response).select("table.tasks tbody a[href^='/tasks/']")
     return [a["href"].rsplit("/", 1)[-1] for a in links]
-
-
-def csrf_token(browser) -> str:
-    """A CSRF token of `browser`'s own session. pytest-flask keeps one app context (one
-    `g`) around the whole test, so a token cached for another session or from before a
-    sign-in is dropped first."""
-    g.pop("csrf_token", None)
-    field = page(browser.get("/")).find("input", attrs={"name": "csrf_token"})
-    g.pop("csrf_token", None)
-    return field["value"]

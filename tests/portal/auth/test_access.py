@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app.auth.decorators import PUBLIC_ENDPOINTS
-from tests.portal.auth_helpers import FakeOIDC, fake_sign_in, portal_routes
+from tests.portal.helpers.fake_auth import FakeOIDC, fake_sign_in
+from tests.portal.helpers.routes import portal_routes
 
 ROUTES = portal_routes()
 PROTECTED_GET = sorted(

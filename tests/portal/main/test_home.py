@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-from tests.portal.auth_helpers import sign_in
-from tests.portal.test_files import (
-    LAB,
-    browse,
-    confirm_form,
-    confirm_page,
-    csrf_token,
-    page,
-    scratch,  # noqa: F401 - a fixture
-    wait_for,
-)
+from tests.portal.helpers.files import LAB, NO_GLOBUS_PAGE, browse, confirm_form, confirm_page
+from tests.portal.helpers.pages import csrf_token, page
+from tests.portal.helpers.signin import sign_in
+from tests.waiting import wait_until
 
 HX = {"HX-Request": "true"}
 
@@ -51,13 +44,18 @@ def test_summary_shows_tasks_bookmarks_and_recent_collections(client, localglobu
     browse(client, localglobus, LAB, path=path)
     # The summary shows the first bookmarks by name (pinned first): this one leads.
     name = f"000 Home bookmark {uuid.uuid4().hex[:6]}"
-    data = {"csrf_token": csrf_token(client), "collection": LAB, "path": path, "name": name}
+    data = {
+        "csrf_token": csrf_token(client, NO_GLOBUS_PAGE),
+        "collection": LAB,
+        "path": path,
+        "name": name,
+    }
     assert client.post("/collections/bookmarks/new", data=data).status_code == 302
     submitted = client.post(
         "/files/delete", data=confirm_form(confirm_page(client, path, "to-delete.txt"))
     )
     task_url = submitted.headers["Location"]
-    wait_for(lambda: not (disk / "to-delete.txt").exists())
+    wait_until(lambda: not (disk / "to-delete.txt").exists(), "to-delete.txt to be gone")
 
     soup = page(client.get("/collections/home-summary", headers=HX))
     tasks = section(soup, "Your tasks")

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.globus import tokens
 from app.models import OAuthToken, User
-from tests.portal.auth_helpers import FakeOIDC, fake_sign_in, sign_in
+from tests.portal.helpers.fake_auth import FakeOIDC, fake_sign_in
+from tests.portal.helpers.signin import sign_in
 
 
 def profile_page(client) -> BeautifulSoup:
@@ -24,7 +25,7 @@ def field(page, name: str) -> str:
 
 
 def test_profile_shows_the_signed_in_identity(app, client, localglobus):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     page = profile_page(client)
     with app.app_context():
         user = db.session.scalar(select(User))
@@ -40,7 +41,7 @@ def test_profile_shows_the_signed_in_identity(app, client, localglobus):
 
 
 def test_profile_lists_tokens_but_never_their_values(app, client, localglobus):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     page = profile_page(client)
     html = str(page)
     table = page.find("table", id="tokens")
@@ -63,7 +64,7 @@ def test_profile_lists_tokens_but_never_their_values(app, client, localglobus):
 
 
 def test_profile_has_the_revoke_and_sign_out_button(client, localglobus):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     form = profile_page(client).find("form", id="revoke-form")
     assert form["action"] == "/auth/logout" and form["method"] == "post"
     assert form.find("input", attrs={"name": "csrf_token"})["value"]

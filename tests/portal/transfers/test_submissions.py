@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 import requests
 from sqlalchemy import create_engine, select, text
 
 from app.extensions import db
+from app.globus import client as globus_client
 from app.globus import tasks as globus_tasks
 from app.transfers.models import Submission
-from tests.portal.transfers_support import (
+from tests.portal.helpers.pages import page
+from tests.portal.helpers.transfers import (
     SCRATCH,
-    page,
-    researcher,
     task_id_of,
     tasks_labelled,
     transfer_form,
@@ -28,14 +27,9 @@ from tests.portal.transfers_support import (
 
 
 @pytest.fixture
-def collections(client, localglobus):
-    return researcher(client, localglobus)
-
-
-@pytest.fixture
-def form(client, collections):
+def form(client, demo_collections):
     """A rendered transfer form (fresh submission_id) with a unique label."""
-    lab, archive = collections["Lab Storage"], collections["Archive"]
+    lab, archive = demo_collections["Lab Storage"], demo_collections["Archive"]
     label = unique("wa")
     target = f"/{SCRATCH}/{label}/"
     return transfer_form(client, lab, "/data/", archive, target, ["processed/"], label=label)
@@ -111,24 +105,38 @@ def test_a_double_post_of_the_same_form_submits_once(app, client, form, monkeypa
 
 def test_two_clicks_at_once_end_with_one_task(app, client, form, monkeypatch):
     wire = GlobusWire(monkeypatch)
-    # The first click's POST to Globus is slow, so the second click arrives meanwhile.
-    wire.before_submit = lambda request: time.sleep(0.8) if len(wire.submits) == 1 else None
+    # The first click's POST to Globus is on the wire (held there) when the second click
+    # arrives, and it reaches Globus only after the second click has had its answer.
+    first_on_the_wire = threading.Event()
+    second_answered = threading.Event()
+
+    def hold_the_first(request):
+        if len(wire.submits) == 1:
+            first_on_the_wire.set()
+            assert second_answered.wait(30), "the second click never got its answer"
+
+    wire.before_submit = hold_the_first
     other = app.test_client()
     cookie = client.get_cookie("ferry_session")
     other.set_cookie(cookie.key, cookie.value, domain=cookie.domain)
     answers = {}
 
     def click(name, browser):
-        answers[name] = browser.post("/transfers/", data=form)
+        try:
+            answers[name] = browser.post("/transfers/", data=form)
+        finally:
+            if name == "b":
+                second_answered.set()
 
     threads = [
         threading.Thread(target=click, args=(n, b)) for n, b in (("a", client), ("b", other))
     ]
     threads[0].start()
-    time.sleep(0.3)
+    assert first_on_the_wire.wait(30), "the first click never reached Globus"
     threads[1].start()
     for thread in threads:
         thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
     assert task_id_of(answers["a"]) == task_id_of(answers["b"])
     assert wire.submission_ids == {form["submission_id"][0]}
     (row,) = rows(app, form["submission_id"][0])
@@ -156,6 +164,7 @@ def test_submit_transfer_reuses_submission_id_after_timeout(app, client, form, m
 
 def test_resets_beyond_the_sdk_retries_are_retried_by_the_portal(app, client, form, monkeypatch):
     monkeypatch.setattr(globus_tasks, "SUBMIT_BACKOFF", 0)
+    monkeypatch.setattr(globus_client, "MAX_RETRY_SLEEP", 0)  # the SDK's retries, at once
     wire = GlobusWire(monkeypatch)
     sdk_attempts = 3  # globus-sdk's own: 1 + MAX_RETRIES
 
@@ -174,6 +183,7 @@ def test_globus_unreachable_keeps_the_submission_pending_then_it_resumes(
     app, client, form, monkeypatch
 ):
     monkeypatch.setattr(globus_tasks, "SUBMIT_BACKOFF", 0)
+    monkeypatch.setattr(globus_client, "MAX_RETRY_SLEEP", 0)  # the SDK's retries, at once
     wire = GlobusWire(monkeypatch)
 
     def unreachable(request):
@@ -205,11 +215,11 @@ def test_globus_unreachable_keeps_the_submission_pending_then_it_resumes(
     assert not page(client.get("/transfers/")).select("section.pending")
 
 
-def test_submit_delete_is_write_ahead_and_idempotent(app, client, collections):
+def test_submit_delete_is_write_ahead_and_idempotent(app, client, demo_collections):
     from app.models import User
     from app.transfers import service
 
-    lab = collections["Lab Storage"]
+    lab = demo_collections["Lab Storage"]
     label = unique("gone")
     folder = f"{SCRATCH}/{label}"
     (lab.root / folder / "inner").mkdir(parents=True)
@@ -233,7 +243,7 @@ def test_submit_delete_is_write_ahead_and_idempotent(app, client, collections):
 
 
 @pytest.mark.parametrize("path", ["relative/path", "/with\nnewline", "/back\\slash", ""])
-def test_submit_delete_refuses_bad_paths_before_globus(app, client, collections, path):
+def test_submit_delete_refuses_bad_paths_before_globus(app, client, demo_collections, path):
     from app.errors import BadInput
     from app.models import User
     from app.transfers import service
@@ -242,6 +252,6 @@ def test_submit_delete_refuses_bad_paths_before_globus(app, client, collections,
         user_id = db.session.scalars(select(User.id).where(User.username == "researcher")).one()
         with pytest.raises(BadInput):
             service.submit_delete(
-                user_id, collections["Lab Storage"].id, [path], False, submission_id=None
+                user_id, demo_collections["Lab Storage"].id, [path], False, submission_id=None
             )
         assert db.session.scalars(select(Submission)).all() == []

@@ -13,13 +13,13 @@ from app.extensions import db
 from app.globus import tokens
 from app.globus.client import TRANSFER_RS, transfer_client
 from app.models import OAuthToken, User
-from tests.portal.auth_helpers import sign_in
+from tests.portal.helpers.signin import sign_in
 
 
 @pytest.fixture
 def researcher(app, client, localglobus) -> int:
     """The demo researcher, signed in through localglobus; their user id."""
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.username.startswith("researcher")))
 

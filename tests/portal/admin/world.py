@@ -3,28 +3,24 @@ guest collection "Shared Results" (owned by `admin`), a second guest collection,
 direct globus-sdk clients to set things up and to check what Globus holds, before and
 after a request, without going through the portal.
 
-    from tests.portal.admin_helpers import world_fixture  # noqa: F401 - fixture "world"
-
-    def test_x(world):
+    def test_x(world):  # the fixture is in tests/portal/admin/conftest.py
         world.transfer("admin").endpoint_acl_list(world.shared_id)
 """
 
 from __future__ import annotations
 
 import shutil
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import globus_sdk
-import pytest
-from bs4 import BeautifulSoup
 
 from localglobus.transfer.commands import _DEMO_NS
 from tests.conftest import DEMO_PASSWORD
-from tests.portal.auth_helpers import globus_round_trip
+from tests.portal.helpers.signin import globus_round_trip, shared_browser
+from tests.waiting import wait_until
 
 # localglobus's demo collections have fixed ids; the mapped ones need data_access consent.
 LAB_STORAGE_ID = str(uuid.uuid5(_DEMO_NS, "lab-storage"))
@@ -79,7 +75,8 @@ def globus_tokens(lg, username: str) -> dict:
         client_id=TEST_CLIENT_ID, client_secret=TEST_CLIENT_SECRET, base_url=lg.base_url
     )
     auth.oauth2_start_flow(redirect_uri, SCOPES)
-    path = globus_round_trip(auth.oauth2_get_authorize_url(), lg, username)
+    url = auth.oauth2_get_authorize_url()
+    path = globus_round_trip(url, lg, username, browser=shared_browser(lg, username))
     code = parse_qs(urlsplit(path).query)["code"][0]
     return auth.oauth2_exchange_code_for_tokens(code).by_resource_server
 
@@ -298,34 +295,13 @@ def tear_down_world(world: World) -> None:
     for task_id in world.task_ids:
         if tc.get_task(task_id)["status"] in ("ACTIVE", "INACTIVE"):
             tc.cancel_task(task_id)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(
-        tc.get_task(t)["status"] in ("ACTIVE", "INACTIVE") for t in world.task_ids
-    ):
-        time.sleep(0.2)
+    wait_until(
+        lambda: not any(tc.get_task(t)["status"] in ("ACTIVE", "INACTIVE") for t in world.task_ids),
+        "the admin tests' tasks to end after their cancel",
+        timeout=15,
+    )
     lab = world.shared_root.parent
     for folder in [lab / "adm-tasks", *(world.shared_root / f for f in world.folders)]:
         shutil.rmtree(folder, ignore_errors=True)
     for name in ("adm-many", "adm-small"):
         shutil.rmtree(world.shared_root / name, ignore_errors=True)
-
-
-@pytest.fixture(scope="module", name="world")
-def world_fixture(localglobus) -> World:
-    """The admin tests' users, roles and collections (import this into a test module);
-    the roles on Shared Results last for the module only."""
-    world = build_world(localglobus)
-    yield world
-    tear_down_world(world)
-
-
-def csrf_token(client) -> str:
-    """The CSRF token of the signed-in session (every page's sign-out form has it)."""
-    page = BeautifulSoup(client.get("/").get_data(as_text=True), "html.parser")
-    field_ = page.find("input", attrs={"name": "csrf_token"})
-    assert field_ is not None, "no csrf_token on the home page"
-    return field_["value"]
-
-
-def page(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")

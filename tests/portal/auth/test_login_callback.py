@@ -12,18 +12,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import OAuthToken, User
-from tests.portal.auth_helpers import CALLBACK_PATH, FakeOIDC, authorize_url, fake_sign_in
-
-
-@pytest.fixture
-def fake():
-    with FakeOIDC() as provider:
-        yield provider
-
-
-@pytest.fixture
-def fake_app(make_app, fake):
-    return make_app(**fake.portal_config())
+from tests.portal.helpers.fake_auth import FakeOIDC, fake_sign_in
+from tests.portal.helpers.signin import CALLBACK_PATH, authorize_url
 
 
 @pytest.fixture

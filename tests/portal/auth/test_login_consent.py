@@ -14,7 +14,7 @@ from app.errors import ConsentRequired
 from app.extensions import db
 from app.globus import tokens
 from app.models import User
-from tests.portal.auth_helpers import authorize_url, callback, globus_round_trip, sign_in
+from tests.portal.helpers.signin import authorize_url, callback, globus_round_trip, sign_in
 
 TRANSFER = "urn:globus:auth:scope:transfer.api.globus.org:all"
 COLLECTION = "6f2bd3a4-0d7e-4c3b-9a51-2f1f0e5c9b77"
@@ -29,7 +29,7 @@ def transfer_token(app) -> str:
 
 
 def test_consent_asks_for_base_scopes_plus_the_required_ones(app, client, localglobus):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     url = authorize_url(client, "/auth/consent", scope=[DATA_ACCESS], next="/files/")
     scopes = parse_qs(urlsplit(url).query)["scope"][0].split(" ")
     base = [s for s in app.config["FERRY_SCOPES"] if s != TRANSFER]
@@ -38,7 +38,7 @@ def test_consent_asks_for_base_scopes_plus_the_required_ones(app, client, localg
 
 
 def test_consent_round_trip_returns_to_next_with_new_tokens(app, client, localglobus):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     before = transfer_token(app)
     url = authorize_url(client, "/auth/consent", scope=[DATA_ACCESS], next="/files/?path=/a/")
     response = callback(client, globus_round_trip(url, localglobus))
@@ -55,7 +55,7 @@ def test_consent_required_error_leads_to_the_consent_step_up(app, localglobus):
         raise ConsentRequired("Missing required data_access consent", required_scopes=[DATA_ACCESS])
 
     client = app.test_client()
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     response = client.get("/needs-consent")
     consent = urlsplit(response.headers["Location"])
     assert consent.path == "/auth/consent"
@@ -68,7 +68,7 @@ def test_consent_required_error_leads_to_the_consent_step_up(app, localglobus):
     ids=["none", "newline", "oversized", "unbalanced", "markup", "too many"],
 )
 def test_consent_refuses_malformed_scopes(client, localglobus, scopes):
-    sign_in(client, localglobus)
+    sign_in(client, localglobus, fresh=True)
     response = client.get("/auth/consent?" + urlencode({"scope": scopes, "next": "/"}, doseq=True))
     assert response.status_code == 400
     page = BeautifulSoup(response.get_data(as_text=True), "html.parser")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.portal.admin_helpers import csrf_token, world_fixture  # noqa: F401 - fixture
-from tests.portal.auth_helpers import sign_in
+from tests.portal.helpers.pages import csrf_token
+from tests.portal.helpers.signin import sign_in
 
 ANON, NOROLE, MONITOR, ACCESS, ADMIN = "anonymous", "norole", "monitor", "access", "admin"
 ACTMGR = "activity_manager"  # beyond the five: cancels but manages no access

@@ -2,155 +2,31 @@
 data_access consent step-up), page, sort, filter, make folders, rename and delete, with
 the results checked in the parsed HTML and on disk under `lg.home`.
 
-The helpers at the top are shared with test_collections.py and test_home.py.
+Its helpers, shared with the collections and home tests, are in
+tests/portal/helpers/files.py; its fixtures in conftest.py beside it.
 """
 
 from __future__ import annotations
 
-import shutil
-import time
-import uuid
-from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from bs4 import BeautifulSoup
 
-from tests.portal.auth_helpers import globus_round_trip, sign_in
-
-# localglobus demo collections have fixed ids (localglobus.transfer.commands).
-_DEMO_NS = uuid.UUID("6c6f6361-6c67-6c6f-6275-732d64656d6f")
-LAB = str(uuid.uuid5(_DEMO_NS, "lab-storage"))
-ARCHIVE = str(uuid.uuid5(_DEMO_NS, "archive"))
-SHARED = str(uuid.uuid5(_DEMO_NS, "shared-results"))
-
-
-def lab_root(lg) -> Path:
-    return lg.home / "collections" / "lab-storage"
-
-
-def page(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def url(route: str, **params) -> str:
-    return route + "?" + urlencode(params, doseq=True)
-
-
-def get_through_consent(client, lg, target: str):
-    """GET `target`; when the portal asks for a collection's data_access consent, go
-    through the step-up at localglobus as a browser would, and GET it again."""
-    response = client.get(target)
-    if response.status_code == 302 and response.headers["Location"].startswith("/auth/consent"):
-        step_up = client.get(response.headers["Location"])
-        assert step_up.status_code == 302
-        back = client.get(globus_round_trip(step_up.headers["Location"], lg))
-        assert back.status_code == 302
-        assert back.headers["Location"] == target
-        forget_cached_csrf_token()
-        response = client.get(target)
-    return response
-
-
-def forget_cached_csrf_token() -> None:
-    """pytest-flask keeps one app context pushed for the whole test, so every test-client
-    request shares its `g`, where flask-wtf caches the CSRF token. The sign-in callback
-    gives the session a fresh one; drop the stale copy as a new request would."""
-    from flask import g, has_app_context
-
-    if has_app_context():
-        g.pop("csrf_token", None)
-
-
-def browse(client, lg, collection: str = LAB, **params):
-    response = get_through_consent(client, lg, url("/files/", collection=collection, **params))
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    return response
-
-
-def csrf_token(client) -> str:
-    """The session's CSRF token, from a form page that needs no call to Globus."""
-    form_page = client.get(url("/files/new-folder", collection=LAB, path="/"))
-    token = page(form_page).find("input", attrs={"name": "csrf_token"})
-    return token["value"]
-
-
-def row_names(soup: BeautifulSoup) -> list[str]:
-    """The names in the listing table, in order (folders without their trailing /)."""
-    table = soup.find("table", class_="listing")
-    names = []
-    for th in table.select("tbody th[scope=row]"):
-        for decoration in th.select("[aria-hidden=true], .badge"):
-            decoration.extract()
-        names.append(th.get_text(" ", strip=True).removesuffix("/"))
-    return names
-
-
-def errors(soup: BeautifulSoup) -> str:
-    found = soup.select(".form-error, .error, .error-message")
-    return " ".join(e.get_text(" ", strip=True) for e in found)
-
-
-def wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
-
-
-@pytest.fixture
-def researcher(client, localglobus):
-    """The test client signed in as `researcher`, with data_access consent for the demo
-    mapped collections given through the portal's step-up."""
-    sign_in(client, localglobus)
-    browse(client, localglobus, LAB)
-    browse(client, localglobus, ARCHIVE)
-    return client
-
-
-@pytest.fixture
-def scratch(localglobus):
-    """A fresh folder in Lab Storage for one test: (its collection path, its disk path)."""
-    name = f"ferry-test-{uuid.uuid4().hex[:8]}"
-    disk = lab_root(localglobus) / name
-    disk.mkdir()
-    yield f"/{name}/", disk
-    shutil.rmtree(disk, ignore_errors=True)
-
-
-@pytest.fixture
-def fresh_collection(localglobus):
-    """A new mapped collection nobody has consented to yet: (its id, its root on disk)."""
-    from localglobus.db import Database
-    from localglobus.transfer.commands import create_collection
-
-    root = localglobus.home / f"fresh-{uuid.uuid4().hex[:8]}"
-    root.mkdir()
-    (root / "inside.txt").write_text("hello")
-    with Database(localglobus.home / "localglobus.db").session() as session:
-        collection = create_collection(session, f"Fresh {root.name}", root=str(root))
-        collection_id = collection.id
-    return collection_id, root
-
-
-@pytest.fixture
-def no_globus(monkeypatch):
-    """Record (and refuse) any call the boundary would make to Globus."""
-    from app.globus import client as globus_client
-    from app.globus import collections, files
-
-    calls = []
-
-    def refuse(user_id):
-        calls.append(user_id)
-        raise AssertionError("called Globus")
-
-    for module in (collections, files, globus_client):
-        monkeypatch.setattr(module, "transfer_client", refuse)
-    return calls
-
+from tests.portal.helpers.files import (
+    LAB,
+    NO_GLOBUS_PAGE,
+    SHARED,
+    browse,
+    confirm_form,
+    confirm_page,
+    errors,
+    lab_root,
+    row_names,
+    url,
+)
+from tests.portal.helpers.pages import csrf_token, forget_cached_csrf_token, page
+from tests.portal.helpers.signin import globus_round_trip, sign_in
+from tests.waiting import wait_until
 
 # -- browsing -------------------------------------------------------------------------
 
@@ -314,7 +190,12 @@ def test_bad_browse_parameters_are_refused_before_globus(researcher, no_globus, 
     ],
 )
 def test_bad_folder_names_are_refused_before_globus(researcher, no_globus, name, message):
-    form = {"csrf_token": csrf_token(researcher), "collection": LAB, "path": "/", "name": name}
+    form = {
+        "csrf_token": csrf_token(researcher, NO_GLOBUS_PAGE),
+        "collection": LAB,
+        "path": "/",
+        "name": name,
+    }
     response = researcher.post("/files/mkdir", data=form)
     assert response.status_code == 400
     assert message in errors(page(response))
@@ -339,7 +220,12 @@ def test_state_changing_routes_need_post_and_csrf(researcher, localglobus, scrat
 def test_make_folder_with_a_unicode_name_and_then_already_exists(researcher, localglobus, scratch):
     path, disk = scratch
     name = "Résultats 2024 ✓"
-    form = {"csrf_token": csrf_token(researcher), "collection": LAB, "path": path, "name": name}
+    form = {
+        "csrf_token": csrf_token(researcher, NO_GLOBUS_PAGE),
+        "collection": LAB,
+        "path": path,
+        "name": name,
+    }
     response = researcher.post("/files/mkdir", data=form)
     assert response.status_code == 302
     assert (disk / name).is_dir()
@@ -354,7 +240,12 @@ def test_make_folder_with_a_unicode_name_and_then_already_exists(researcher, loc
 def test_file_names_are_escaped(researcher, localglobus, scratch):
     path, disk = scratch
     name = "<img src=x onerror=alert(1)>"
-    form = {"csrf_token": csrf_token(researcher), "collection": LAB, "path": path, "name": name}
+    form = {
+        "csrf_token": csrf_token(researcher, NO_GLOBUS_PAGE),
+        "collection": LAB,
+        "path": path,
+        "name": name,
+    }
     assert researcher.post("/files/mkdir", data=form).status_code == 302
     assert (disk / name).is_dir()
     soup = page(browse(researcher, localglobus, path=path))
@@ -364,7 +255,12 @@ def test_file_names_are_escaped(researcher, localglobus, scratch):
 
 def test_make_folder_where_the_user_may_not_write_says_so(researcher, localglobus):
     browse(researcher, localglobus, SHARED)
-    form = {"csrf_token": csrf_token(researcher), "collection": SHARED, "path": "/", "name": "x"}
+    form = {
+        "csrf_token": csrf_token(researcher, NO_GLOBUS_PAGE),
+        "collection": SHARED,
+        "path": "/",
+        "name": "x",
+    }
     response = researcher.post("/files/mkdir", data=form)
     assert response.status_code == 403
     assert "You may not create folders in /" in errors(page(response))
@@ -382,7 +278,7 @@ def test_rename_a_file_and_refuse_an_existing_name(researcher, localglobus, scra
     assert new_name["value"] == "old.txt"
     assert form_page.find("label", attrs={"for": new_name["id"]}) is not None
     form = {
-        "csrf_token": csrf_token(researcher),
+        "csrf_token": csrf_token(researcher, NO_GLOBUS_PAGE),
         "collection": LAB,
         "path": path,
         "old_name": "old.txt",
@@ -401,25 +297,6 @@ def test_rename_a_file_and_refuse_an_existing_name(researcher, localglobus, scra
     gone = researcher.post("/files/rename", data={**form, "old_name": "ghost.txt", "new_name": "x"})
     assert gone.status_code == 404
     assert "“ghost.txt” no longer exists" in errors(page(gone))
-
-
-def confirm_page(client, path: str, *names: str):
-    response = client.get(url("/files/confirm-delete", collection=LAB, path=path, item=list(names)))
-    assert response.status_code == 200
-    return page(response)
-
-
-def confirm_form(soup: BeautifulSoup) -> dict:
-    form = soup.find("form", attrs={"action": "/files/delete"})
-    data = {}
-    for field in form.find_all("input"):
-        if field.get("type") == "checkbox":
-            continue
-        if field["name"] == "item":
-            data.setdefault("item", []).append(field["value"])
-        else:
-            data[field["name"]] = field.get("value", "")
-    return data
 
 
 def test_delete_files_and_a_folder_after_confirming_the_exact_items(
@@ -447,7 +324,10 @@ def test_delete_files_and_a_folder_after_confirming_the_exact_items(
     response = researcher.post("/files/delete", data={**data, "confirm_recursive": "y"})
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/tasks/")
-    wait_for(lambda: not (disk / "a.txt").exists() and not (disk / "folder").exists())
+    wait_until(
+        lambda: not (disk / "a.txt").exists() and not (disk / "folder").exists(),
+        "a.txt and folder/ to be gone from disk",
+    )
     assert (disk / "keep.txt").read_text() == "keep"
 
 
@@ -460,7 +340,7 @@ def test_a_double_submitted_delete_makes_one_task(researcher, localglobus, scrat
     second = researcher.post("/files/delete", data=data)
     assert first.status_code == second.status_code == 302
     assert first.headers["Location"] == second.headers["Location"]
-    wait_for(lambda: not (disk / "once.txt").exists())
+    wait_until(lambda: not (disk / "once.txt").exists(), "once.txt to be gone from disk")
 
 
 def test_delete_needs_a_selection(researcher, localglobus, scratch):
@@ -485,7 +365,7 @@ def test_an_action_that_needs_consent_goes_through_the_step_up_and_comes_back(
     sign_in(client, localglobus)
     back_to = url("/files/", collection=collection_id, path="/")
     form = {
-        "csrf_token": csrf_token(client),
+        "csrf_token": csrf_token(client, NO_GLOBUS_PAGE),
         "collection": collection_id,
         "path": "/",
         "name": "after-consent",
@@ -502,6 +382,8 @@ def test_an_action_that_needs_consent_goes_through_the_step_up_and_comes_back(
     assert landing.headers["Location"] == back_to
     forget_cached_csrf_token()
     assert row_names(page(client.get(back_to))) == ["inside.txt"]
-    again = client.post("/files/mkdir", data={**form, "csrf_token": csrf_token(client)})
+    again = client.post(
+        "/files/mkdir", data={**form, "csrf_token": csrf_token(client, NO_GLOBUS_PAGE)}
+    )
     assert again.status_code == 302
     assert (root / "after-consent").is_dir()

@@ -6,7 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.portal.auth_helpers import FakeOIDC, fake_sign_in, sign_in
+from tests.portal.helpers.fake_auth import fake_sign_in
+from tests.portal.helpers.signin import sign_in
 
 EVIL_NEXTS = [
     "https://evil.example",
@@ -30,17 +31,6 @@ def assert_portal_path(location: str) -> None:
     assert "evil.example" not in location, location
 
 
-@pytest.fixture
-def fake():
-    with FakeOIDC() as provider:
-        yield provider
-
-
-@pytest.fixture
-def fake_client(make_app, fake):
-    return make_app(**fake.portal_config()).test_client()
-
-
 @pytest.mark.parametrize("evil", EVIL_NEXTS)
 def test_next_off_site_ends_on_a_portal_path(fake, fake_client, evil):
     response = fake_sign_in(fake_client, fake, next=evil)
@@ -55,7 +45,7 @@ def test_next_into_the_sign_in_machinery_ends_home(fake, fake_client, loop):
 
 
 def test_next_with_query_survives_the_live_round_trip(client, localglobus):
-    response = sign_in(client, localglobus, next="/files/?path=/a/b/")
+    response = sign_in(client, localglobus, next="/files/?path=/a/b/", fresh=True)
     assert response.headers["Location"] == "/files/?path=/a/b/"
 
 
@@ -64,7 +54,7 @@ def test_guard_sends_anonymous_users_back_where_they_were(client, localglobus):
     login = urlsplit(response.headers["Location"])
     assert login.path == "/auth/login"
     assert parse_qs(login.query)["next"] == ["/auth/profile?tab=tokens"]
-    landed = sign_in(client, localglobus, next=parse_qs(login.query)["next"][0])
+    landed = sign_in(client, localglobus, next=parse_qs(login.query)["next"][0], fresh=True)
     assert landed.headers["Location"] == "/auth/profile?tab=tokens"
     assert client.get(landed.headers["Location"]).status_code == 200
 
@@ -75,5 +65,5 @@ def test_consent_next_keeps_its_own_next(client, localglobus):
     response = client.get(consent)
     next_url = parse_qs(urlsplit(response.headers["Location"]).query)["next"][0]
     assert next_url == consent
-    landed = sign_in(client, localglobus, next=next_url)
+    landed = sign_in(client, localglobus, next=next_url, fresh=True)
     assert landed.headers["Location"] == consent

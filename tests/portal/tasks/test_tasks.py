@@ -12,12 +12,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from app.tasks import service as tasks_service
-from tests.portal.auth_helpers import sign_in
-from tests.portal.transfers_support import (
+from tests.portal.helpers.pages import csrf_token, page
+from tests.portal.helpers.signin import sign_in
+from tests.portal.helpers.transfers import (
     SCRATCH,
-    csrf_token,
-    page,
-    researcher,
+    demo,
     scratch,
     task_id_of,
     tasks_labelled,
@@ -30,14 +29,11 @@ from tests.portal.transfers_support import (
 LONG_FILES = 4000
 
 
-@pytest.fixture
-def collections(client, localglobus):
-    return researcher(client, localglobus)
-
-
-def submit(client, collections, items=("raw/",), src_path="/data/", **options) -> tuple[str, str]:
+def submit(
+    client, demo_collections, items=("raw/",), src_path="/data/", **options
+) -> tuple[str, str]:
     """Submit a transfer Lab Storage → Archive; return (task id, label)."""
-    lab, archive = collections["Lab Storage"], collections["Archive"]
+    lab, archive = demo_collections["Lab Storage"], demo_collections["Archive"]
     label = options.pop("label", None) or unique("task")
     fields = transfer_form(
         client, lab, src_path, archive, f"/{SCRATCH}/{label}/", list(items), label=label, **options
@@ -45,28 +41,43 @@ def submit(client, collections, items=("raw/",), src_path="/data/", **options) -
     return task_id_of(client.post("/transfers/", data=fields)), label
 
 
-@pytest.fixture
-def long_task(client, collections):
-    """A transfer of many small files, checksummed: running for a while."""
+@pytest.fixture(scope="module")
+def many_files(localglobus) -> str:
+    """A folder of LONG_FILES small files in Lab Storage, made once for the module (the
+    long tasks only read it): its path."""
     folder = scratch("many")
-    root = collections["Lab Storage"].root / folder / "files"
+    root = demo(localglobus)["Lab Storage"].root / folder / "files"
     root.mkdir(parents=True)
     for i in range(LONG_FILES):
         (root / f"f{i:05d}.txt").write_bytes(b"x" * (100 + i % 50))
-    task_id, label = submit(client, collections, items=["files/"], src_path=f"/{folder}/")
+    return f"/{folder}/"
+
+
+@pytest.fixture
+def long_task(client, demo_collections, many_files):
+    """A transfer of many small files, checksummed: running for a while."""
+    task_id, label = submit(client, demo_collections, items=["files/"], src_path=many_files)
     return task_id, label
 
 
-def test_task_page_updates_itself_until_the_task_succeeds(client, collections):
-    task_id, label = submit(client, collections)
+def test_task_page_updates_itself_until_the_task_succeeds(client, demo_collections, long_task):
+    # While a task runs (the long one: thousands of checksummed files), its page polls.
+    running_id, _ = long_task
+    progress = page(client.get(f"/tasks/{running_id}")).find(id="task-progress")
+    assert progress["data-status"] == "ACTIVE", "the long task ended before its page showed"
+    assert progress["hx-get"] == f"/tasks/{running_id}/progress"
+    assert progress["hx-trigger"] == "every 2s" and progress["hx-swap"] == "outerHTML"
+    fragment = page(client.get(f"/tasks/{running_id}/progress")).find(id="task-progress")
+    assert fragment["hx-get"] == f"/tasks/{running_id}/progress"
+    stop = client.post(f"/tasks/{running_id}/cancel", data={"csrf_token": csrf_token(client)})
+    assert stop.status_code == 302
+
+    # Once a task has ended, its page stops polling.
+    task_id, label = submit(client, demo_collections)
     response = client.get(f"/tasks/{task_id}")
     assert response.status_code == 200
     soup = page(response)
     assert soup.find("h1").get_text() == label
-    progress = soup.find(id="task-progress")
-    if progress["data-status"] == "ACTIVE":
-        assert progress["hx-get"] == f"/tasks/{task_id}/progress"
-        assert progress["hx-trigger"] == "every 2s" and progress["hx-swap"] == "outerHTML"
 
     final = wait_for_task(client, task_id).find(id="task-progress")
     assert final["data-status"] == "SUCCEEDED"
@@ -88,13 +99,13 @@ def test_task_page_updates_itself_until_the_task_succeeds(client, collections):
     assert facts["Verify checksum"] == "yes" and facts["Sync level"] == "always transfer"
 
 
-def test_transferred_files_and_skipped_errors_have_their_own_pages(client, collections):
-    lab = collections["Lab Storage"]
+def test_transferred_files_and_skipped_errors_have_their_own_pages(client, demo_collections):
+    lab = demo_collections["Lab Storage"]
     folder = scratch("several")
     for i in range(12):
         (lab.root / folder / "set" / f"f{i:02d}.txt").parent.mkdir(parents=True, exist_ok=True)
         (lab.root / folder / "set" / f"f{i:02d}.txt").write_text(f"file {i}\n")
-    task_id, label = submit(client, collections, items=["set/"], src_path=f"/{folder}/")
+    task_id, label = submit(client, demo_collections, items=["set/"], src_path=f"/{folder}/")
     wait_for_task(client, task_id)
     detail = page(client.get(f"/tasks/{task_id}"))
     assert len(detail.select("table.successful-transfers tbody tr")) == tasks_service.PREVIEW
@@ -111,10 +122,10 @@ def test_transferred_files_and_skipped_errors_have_their_own_pages(client, colle
     assert client.get(f"/tasks/{task_id}/other").status_code == 404
 
 
-def test_task_list_is_newest_first_with_status_type_label_and_dates(client, collections):
+def test_task_list_is_newest_first_with_status_type_label_and_dates(client, demo_collections):
     marker = unique("list")
-    older, _ = submit(client, collections, label=f"{marker}-a")
-    newer, _ = submit(client, collections, label=f"{marker}-b")
+    older, _ = submit(client, demo_collections, label=f"{marker}-a")
+    newer, _ = submit(client, demo_collections, label=f"{marker}-b")
     assert tasks_labelled(client, marker) == [newer, older]
     for task_id in (older, newer):
         wait_for_task(client, task_id)
@@ -142,11 +153,11 @@ def test_task_list_is_newest_first_with_status_type_label_and_dates(client, coll
     assert ids(label=f"{marker}-a") == [older]
 
 
-def test_task_list_pages(client, collections, monkeypatch):
+def test_task_list_pages(client, demo_collections, monkeypatch):
     monkeypatch.setattr(tasks_service, "PAGE_SIZE", 1)
     marker = unique("pages")
-    older, _ = submit(client, collections, label=f"{marker}-1")
-    newer, _ = submit(client, collections, label=f"{marker}-2")
+    older, _ = submit(client, demo_collections, label=f"{marker}-1")
+    newer, _ = submit(client, demo_collections, label=f"{marker}-2")
     first = page(client.get(f"/tasks/?label={marker}"))
     assert [a["href"] for a in first.select("table.tasks tbody a")] == [f"/tasks/{newer}"]
     next_link = first.find("a", rel="next")
@@ -166,13 +177,13 @@ def test_task_list_pages(client, collections, monkeypatch):
         {"type": "COPY"},
     ],
 )
-def test_task_list_rejects_bad_filters(client, collections, query):
+def test_task_list_rejects_bad_filters(client, demo_collections, query):
     response = client.get("/tasks/", query_string=query)
     assert response.status_code == 400
     assert page(response).select(".field .error")
 
 
-def test_cancel_a_long_transfer(client, collections, long_task):
+def test_cancel_a_long_transfer(client, demo_collections, long_task):
     task_id, label = long_task
     soup = page(client.get(f"/tasks/{task_id}"))
     assert soup.find(id="task-progress")["data-status"] == "ACTIVE"
@@ -198,7 +209,7 @@ def test_cancel_a_long_transfer(client, collections, long_task):
     assert any("cancel" in tr.get_text().lower() for tr in events)
 
 
-def test_edit_label_and_deadline_of_a_running_task(client, collections, long_task):
+def test_edit_label_and_deadline_of_a_running_task(client, demo_collections, long_task):
     task_id, _label = long_task
     csrf = csrf_token(client)
     deadline = (datetime.now(UTC) + timedelta(days=3)).replace(second=0, microsecond=0)
@@ -227,8 +238,8 @@ def test_edit_label_and_deadline_of_a_running_task(client, collections, long_tas
     client.post(f"/tasks/{task_id}/cancel", data={"csrf_token": csrf})
 
 
-def test_someone_elses_task_is_not_found(app, client, collections, localglobus):
-    task_id, _ = submit(client, collections)
+def test_someone_elses_task_is_not_found(app, client, demo_collections, localglobus):
+    task_id, _ = submit(client, demo_collections)
     other = app.test_client()
     sign_in(other, localglobus, "admin")
     csrf = csrf_token(other)
@@ -244,8 +255,8 @@ def test_someone_elses_task_is_not_found(app, client, collections, localglobus):
     assert client.get(f"/tasks/{task_id}").status_code == 200
 
 
-def test_recent_tasks_for_the_home_page(app, client, collections):
-    task_id, _ = submit(client, collections)
+def test_recent_tasks_for_the_home_page(app, client, demo_collections):
+    task_id, _ = submit(client, demo_collections)
     with app.app_context():
         user_id = db.session.scalars(select(User.id).where(User.username == "researcher")).one()
         recent = tasks_service.recent_tasks(user_id, limit=3)
