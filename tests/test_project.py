@@ -17,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 
-# The configuration contract of ARCHITECTURE.md: variables the code must honour.
+# The configuration contract of docs/architecture.md: variables the code must honour.
 CONTRACT_VARIABLES = {
     "FERRY_GLOBUS_CLIENT_ID",
     "FERRY_GLOBUS_CLIENT_SECRET",

@@ -48,7 +48,7 @@ def test_code_flow_gives_one_token_per_resource_server_with_the_auth_token_on_to
     assert tokens["state"] == "st4te"
     assert tokens["token_type"] == "Bearer" and tokens["expires_in"] > 60
     [transfer] = tokens["other_tokens"]
-    # The dependency is consented, but the token reports the plain scope (reference A.2).
+    # The dependency is consented, but the token reports the plain scope (docs/globus-api.md A.2).
     assert transfer["scope"] == TRANSFER
     assert transfer["resource_server"] == "transfer.api.globus.org"
     assert set(tokens.by_resource_server) == {"auth.globus.org", "transfer.api.globus.org"}

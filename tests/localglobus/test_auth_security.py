@@ -1,4 +1,4 @@
-"""localglobus's security promises for Auth (SECURITY.md, localglobus section)."""
+"""localglobus's security promises for Auth (docs/security.md, localglobus section)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""globus-cli 3.43 against the live localglobus, in client-identity mode (reference C.2a)
+"""globus-cli 3.43 against the live localglobus, in client-identity mode (docs/globus-api.md C.2a)
 and after a real `globus login --no-local-server` (C.2b)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A transfer survives SIGKILL of localglobus: after a restart it resumes and ends with
-the right files, checksums, counters and events (SECURITY.md, localglobus)."""
+the right files, checksums, counters and events (docs/security.md, localglobus)."""
 
 from __future__ import annotations
 

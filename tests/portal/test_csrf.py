@@ -1,4 +1,4 @@
-"""CSRF (SECURITY.md, Sessions, CSRF, headers): every state-changing route needs this
+"""CSRF (docs/security.md, Sessions, CSRF, headers): every state-changing route needs this
 session's CSRF token; without one, or with another session's: 400 and no call to Globus.
 Every POST form the portal renders carries the token."""
 

@@ -1,4 +1,4 @@
-"""Security headers on every response (SECURITY.md: Sessions, CSRF, headers)."""
+"""Security headers on every response (docs/security.md: Sessions, CSRF, headers)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Server-side sessions: the cookie, fixation, regenerate, destroy (SECURITY.md: Sessions)."""
+"""Server-side sessions: the cookie, fixation, regenerate, destroy (docs/security.md: Sessions)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The database or Redis goes down: a clear 503 page, no lost session or token, and the
-first request after recovery works (SECURITY.md: Reliability)."""
+first request after recovery works (docs/security.md: Reliability)."""
 
 from __future__ import annotations
 
@@ -101,8 +101,18 @@ def token_for(app) -> int:
 
 @pytest.fixture(params=["sqlite", "postgresql", "redis"])
 def outage(request, tmp_path, monkeypatch):
-    """(app, down, up): a portal whose database (or Redis session store) we can stop."""
-    if request.param == "sqlite":
+    """(app, down, up): a portal whose session store (its database, or Redis) we can stop."""
+    return make_outage(request.param, request, tmp_path, monkeypatch)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_outage(request, tmp_path, monkeypatch):
+    """(app, down, up): a portal whose database we can stop."""
+    return make_outage(request.param, request, tmp_path, monkeypatch)
+
+
+def make_outage(kind, request, tmp_path, monkeypatch):
+    if kind == "sqlite":
         folder = tmp_path / "db"
         folder.mkdir()
         url = f"sqlite:///{folder / 'ferry.db'}"
@@ -118,7 +128,7 @@ def outage(request, tmp_path, monkeypatch):
             (tmp_path / "db-gone").rename(folder)
 
         return with_probe(app, monkeypatch), down, up
-    if request.param == "postgresql":
+    if kind == "postgresql":
         if not PG_URL:
             pytest.skip("FERRY_TEST_DATABASE_URL is not set")
         target = make_url(PG_URL)
@@ -157,10 +167,8 @@ def test_store_down_shows_a_503_page_and_the_first_request_after_recovery_works(
         assert [t.resource_server for t in tokens.list_tokens(user)] == [RS]
 
 
-def test_database_down_during_a_request_shows_a_503_page(outage, request):
-    app, down, up = outage
-    if request.node.callspec.params["outage"] == "redis":
-        pytest.skip("the database stays up in the Redis outage")
+def test_database_down_during_a_request_shows_a_503_page(database_outage):
+    app, down, up = database_outage
     client = app.test_client()
     assert client.get("/_probe/db").status_code == 200
     down()

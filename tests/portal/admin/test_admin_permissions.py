@@ -1,6 +1,6 @@
 """The admin permission matrix: every admin route × {anonymous, a user without a role,
 an activity monitor, an access manager, an administrator} → the expected status, and
-nothing changed at Globus when refused (SECURITY.md: Access control)."""
+nothing changed at Globus when refused (docs/security.md: Access control)."""
 
 from __future__ import annotations
 

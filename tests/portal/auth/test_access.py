@@ -1,4 +1,4 @@
-"""Access control, first line (SECURITY.md): anonymous requests to anything but home,
+"""Access control, first line (docs/security.md): anonymous requests to anything but home,
 health, login and the callback go to sign in; state-changing routes refuse GET.
 
 The routes come from the app's own url_map, so a page added tomorrow is tested too.

@@ -1,4 +1,4 @@
-"""Signing in with Globus Auth (SECURITY.md, Login): the authorize redirect, the round
+"""Signing in with Globus Auth (docs/security.md, Login): the authorize redirect, the round
 trip through the live localglobus, and what the portal keeps afterwards."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The callback refuses what Globus did not send for this browser (SECURITY.md, Login):
+"""The callback refuses what Globus did not send for this browser (docs/security.md, Login):
 each case is a clear 4xx page, a security event, and no token request at all."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""id_token validation (SECURITY.md, Login): every forged or stale id_token is refused.
+"""id_token validation (docs/security.md, Login): every forged or stale id_token is refused.
 
 A fake OpenID provider on loopback (tests.portal.helpers.signin.FakeOIDC) issues the
 id_tokens; the portal redeems a code there and must refuse to sign anyone in.

@@ -1,4 +1,4 @@
-"""Users are keyed on the Globus identity `sub` (SECURITY.md, Login)."""
+"""Users are keyed on the Globus identity `sub` (docs/security.md, Login)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Signing out (SECURITY.md, Login): a CSRF-checked POST that revokes every token at
+"""Signing out (docs/security.md, Login): a CSRF-checked POST that revokes every token at
 Globus Auth, deletes the rows, destroys the server-side session and expires the cookie,
 even when Globus Auth is down. Nothing else signs anyone out."""
 

@@ -1,4 +1,4 @@
-"""`next` only ever leads to a path of the portal (SECURITY.md, Login: the exact list)."""
+"""`next` only ever leads to a path of the portal (docs/security.md, Login: the exact list)."""
 
 from __future__ import annotations
 

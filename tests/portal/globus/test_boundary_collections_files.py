@@ -1,6 +1,6 @@
 """The collections and files boundary (app.globus.collections, app.globus.files) against
 real recorded Globus responses: globus-sdk's own fixtures (`globus_sdk.testing`) and
-globus-cli's (../shared/fixtures/globus-cli-recorded). Each test checks the exact request
+globus-cli's (tests/fixtures/globus-cli-recorded). Each test checks the exact request
 sent and the wrappers parsed from what real Globus answered."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The task boundary (app.globus.tasks) against real recorded Globus responses: globus-sdk's
-own fixtures (`globus_sdk.testing`) and globus-cli's (../shared/fixtures/globus-cli-recorded).
+own fixtures (`globus_sdk.testing`) and globus-cli's (tests/fixtures/globus-cli-recorded).
 Each test checks the exact request sent and the wrappers parsed from the answer."""
 
 from __future__ import annotations

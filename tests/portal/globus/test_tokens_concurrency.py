@@ -1,5 +1,5 @@
 """Many threads and many worker processes find the same token expired at once: exactly one
-refresh reaches Globus Auth and every caller gets its result (SECURITY.md, Tokens at rest).
+refresh reaches Globus Auth and every caller gets its result (docs/security.md, Tokens at rest).
 
 The counting Auth (tests/portal/conftest.py: FakeAuth) rotates refresh tokens and refuses a
 used one, so a second refresh with the same refresh token would show up as a sign-out.

@@ -1,4 +1,4 @@
-"""Write-ahead, idempotent submissions (SECURITY.md, Reliability): the Submission row is
+"""Write-ahead, idempotent submissions (docs/security.md, Reliability): the Submission row is
 committed before the POST; a double click, a timeout after Globus got the request, or a
 connection reset all end with exactly one task, recorded."""
 
