@@ -101,7 +101,7 @@ bench: venv ## run the benchmarks in bench/ (the README's figures)
 	done
 	[ $$ran = 1 ] || { echo "no benchmarks in bench/ yet" >&2; exit 1; }
 
-lint: venv ## ruff lint and format check, and the type checker (mypy) on app/ and localglobus/
+lint: venv ## ruff lint and format check, and the type checker (mypy) on app/, localglobus/ and tools/
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 

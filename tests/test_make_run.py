@@ -200,6 +200,8 @@ def make_run(tmp_path):
         ("sigint-group", False),
         # A script's `make run &` ignores SIGINT; SIGINT to its group still stops it.
         ("sigint-group", True),
+        # `kill -INT <make>`: make alone gets it and passes it on to nobody; honcho sees it.
+        ("sigint-make", False),
         # `kill $!` from a script: SIGTERM to make, which passes it to honcho.
         ("sigterm-make", False),
         ("sigterm-group", False),

@@ -10,6 +10,9 @@ promises beyond it:
   SIGKILL 5 s later) and this exits 130 or 143.
 - One process stops on its own: honcho stops the others; this then says which one stopped
   and exits non-zero, even when that process exited 0.
+- Its parent (make) alone gets SIGINT (`kill -INT <make>` rather than Ctrl-C, which
+  reaches every process): make passes SIGINT on to nobody, so this watches for it and
+  stops every process as for its own SIGINT.
 - Its parent (make) dies, even by SIGKILL: the kernel sends this SIGTERM
   (PR_SET_PDEATHSIG), which stops every process as above.
 - This is killed hard itself: honcho's workers die with it (SIGKILL) and each Procfile
@@ -23,6 +26,8 @@ import os
 import re
 import signal
 import sys
+import threading
+import time
 
 from honcho import environ
 from honcho.manager import SYSTEM_PRINTER_NAME, Manager
@@ -40,6 +45,35 @@ def die_with_parent(sig: int) -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
     if os.getppid() != parent:  # the parent died before prctl took effect
         os.kill(os.getpid(), sig)
+
+
+def _catches(pid: int, sig: int) -> bool | None:
+    """Whether process `pid` has a handler for `sig` (None: it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) & (1 << (sig - 1)))
+    except OSError:
+        return None
+    return None
+
+
+def pass_on_parents_sigint() -> None:
+    """GNU make forwards SIGTERM to its recipe but not SIGINT: it expects the terminal to
+    have sent SIGINT to the whole process group. Its SIGINT handler first puts SIGINT
+    back to the default, which /proc shows; seeing that, stop as for our own SIGINT.
+    A make that ignores SIGINT (`make run &` in a script) never gets it: nothing to do."""
+    parent = os.getppid()
+    if not _catches(parent, signal.SIGINT):
+        return
+
+    def watch() -> None:
+        while _catches(parent, signal.SIGINT):
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=watch, name="parent-sigint", daemon=True).start()
 
 
 class _Popen(Popen):
@@ -90,6 +124,7 @@ def main(argv: list[str]) -> int:
         print(f"{procfile_path} names no process", file=sys.stderr)
         return 1
     die_with_parent(signal.SIGTERM)
+    pass_on_parents_sigint()
     printer = _Printer(sys.stdout)
     manager = Manager(printer)
     manager._process_ctor = _Process

@@ -147,3 +147,16 @@ def test_every_admin_route_answers_by_role_and_refusals_change_nothing(
     if persona not in (ADMIN, ACTMGR):
         assert world.task_state(task_id)[1:] == (None, None)  # never canceled by an admin
         assert after["other_rules"] == before["other_rules"]
+
+
+def test_a_role_revoked_at_globus_stops_working_on_the_next_request(client, localglobus, world):
+    """The portal asks Globus for the caller's roles on every request; it keeps none."""
+    role_id = world.add_role("adm-bystander", "activity_monitor")
+    activity = f"/admin/{world.shared_id}/activity"
+    try:
+        sign_in(client, localglobus, "adm-bystander")
+        assert client.get(activity).status_code == 200
+        world.owner_of(None).delete_endpoint_role(world.shared_id, role_id)
+        assert client.get(activity).status_code == 403
+    finally:
+        world.remove_roles_for("adm-bystander")

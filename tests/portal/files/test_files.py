@@ -350,6 +350,22 @@ def test_delete_needs_a_selection(researcher, localglobus, scratch):
     assert "Select at least one" in page(response).find(class_="error-message").get_text()
 
 
+def test_a_delete_takes_at_most_100_items(researcher, localglobus, scratch):
+    path, disk = scratch
+    names = [f"f{i:03}.txt" for i in range(101)]
+    for name in names:
+        (disk / name).write_text("x")
+    asked = researcher.get(url("/files/confirm-delete", collection=LAB, path=path, item=names))
+    assert asked.status_code == 400
+    message = page(asked).find(class_="error-message").get_text()
+    assert "Select at most 100 items" in message
+    # The confirmation of 100 is fine; the same form with a 101st item is refused whole.
+    data = confirm_form(confirm_page(researcher, path, *names[:100]))
+    refused = researcher.post("/files/delete", data={**data, "item": names})
+    assert refused.status_code == 400
+    assert sorted(p.name for p in disk.iterdir()) == names
+
+
 def test_the_file_manager_links_to_a_transfer_from_this_folder(researcher, localglobus):
     soup = page(browse(researcher, localglobus, path="/data/"))
     link = soup.find("a", string="Transfer from here")
