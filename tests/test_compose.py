@@ -82,9 +82,18 @@ def command(service: dict) -> list[str]:
 
 
 def run_here(service: dict, env: dict[str, str], **kwargs) -> subprocess.Popen:
-    """The service's command, run here with `env` and this venv's python and gunicorn."""
+    """The service's command, run here with `env` and this venv's python and gunicorn,
+    with the signal dispositions a container's process starts with (a test run started in
+    the background by a shell would otherwise hand its ignored SIGINT down)."""
     env = {**os.environ, **env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    return subprocess.Popen(command(service), cwd=ROOT, env=env, **kwargs)
+    return subprocess.Popen(
+        command(service), cwd=ROOT, env=env, preexec_fn=default_signals, **kwargs
+    )
+
+
+def default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> int:

@@ -97,8 +97,10 @@ class MakeRun:
         )
 
         def preexec() -> None:
-            # What a script's `make run &` gets from a shell without job control.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # ignore_sigint: what a script's `make run &` gets from a shell without job
+            # control; otherwise what a terminal's foreground job gets, whatever this test
+            # run inherited (started in the background, it would have SIGINT ignored).
+            signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_sigint else signal.SIG_DFL)
 
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
@@ -109,7 +111,7 @@ class MakeRun:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=preexec if ignore_sigint else None,
+                preexec_fn=preexec,
             )
 
     def output(self) -> str:
