@@ -136,3 +136,18 @@ def validator(rule: Callable[..., Any], **kwargs: Any) -> Callable[[Any, Any], N
             raise ValidationError(error.message) from None
 
     return check
+
+
+class PageLinks:
+    """The neighbouring page numbers of a paged query or result with a 1-based `page`,
+    for the Previous/Next links (templates compute no pages themselves)."""
+
+    page: int
+
+    @property
+    def previous_page(self) -> int:
+        return max(1, self.page - 1)
+
+    @property
+    def next_page(self) -> int:
+        return self.page + 1

@@ -20,6 +20,7 @@ from app.errors import GlobusUnavailable, PortalError
 from app.extensions import db
 from app.formatting import day_start
 from app.globus.types import Collection
+from app.inputs import PageLinks
 
 PER_PAGE = 50
 
@@ -81,7 +82,7 @@ class AuditFilters:
 
 
 @dataclass
-class AuditPage:
+class AuditPage(PageLinks):
     """One page of entries, newest first, with the total count."""
 
     entries: list[AuditEntry]
@@ -97,14 +98,6 @@ class AuditPage:
     def has_next(self) -> bool:
         """An older page exists."""
         return self.page * PER_PAGE < self.total
-
-    @property
-    def previous_page(self) -> int:
-        return max(1, self.page - 1)
-
-    @property
-    def next_page(self) -> int:
-        return self.page + 1
 
 
 def list_entries(filters: AuditFilters, page: int = 1) -> AuditPage:

@@ -10,7 +10,14 @@ from wtforms import HiddenField, StringField
 
 from app import paths
 from app.errors import BadInput
-from app.inputs import clean_collection_id, clean_page, clean_uuid, has_control, validator
+from app.inputs import (
+    PageLinks,
+    clean_collection_id,
+    clean_page,
+    clean_uuid,
+    has_control,
+    validator,
+)
 
 # endpoint_search's filter scopes (docs/globus-api.md B.1), as tabs, in order.
 SCOPES = {
@@ -28,7 +35,7 @@ BOOKMARK_NAME_MAX = 128
 
 
 @dataclass(frozen=True)
-class SearchQuery:
+class SearchQuery(PageLinks):
     """The collection search's GET parameters, checked."""
 
     text: str = ""
@@ -38,14 +45,6 @@ class SearchQuery:
     @property
     def offset(self) -> int:
         return (self.page - 1) * PAGE_SIZE
-
-    @property
-    def previous_page(self) -> int:
-        return max(1, self.page - 1)
-
-    @property
-    def next_page(self) -> int:
-        return self.page + 1
 
     def params(self, **changes) -> dict:
         values = {"q": self.text or None, "scope": self.scope, "page": self.page}

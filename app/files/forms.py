@@ -15,7 +15,14 @@ from wtforms.validators import ValidationError
 
 from app import paths
 from app.errors import BadInput
-from app.inputs import clean_collection_id, clean_name, clean_page, clean_uuid, has_control
+from app.inputs import (
+    PageLinks,
+    clean_collection_id,
+    clean_name,
+    clean_page,
+    clean_uuid,
+    has_control,
+)
 from app.inputs import validator as _validator
 
 PAGE_SIZE = 100
@@ -85,7 +92,7 @@ def clean_items(names: list[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class BrowseQuery:
+class BrowseQuery(PageLinks):
     """The file manager's GET parameters, checked."""
 
     collection_id: str
@@ -99,14 +106,6 @@ class BrowseQuery:
     @property
     def offset(self) -> int:
         return (self.page - 1) * PAGE_SIZE
-
-    @property
-    def previous_page(self) -> int:
-        return max(1, self.page - 1)
-
-    @property
-    def next_page(self) -> int:
-        return self.page + 1
 
     @property
     def orderby(self) -> str:
