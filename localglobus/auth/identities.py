@@ -59,6 +59,11 @@ def check_password(session: Session, username: str, password: str) -> Identity |
     return identity
 
 
+def identity_provider_id(identity: Identity) -> str:
+    """The id of the identity provider the identity belongs to."""
+    return CLIENTS_IDP_ID if identity.is_client else LOCAL_IDP_ID
+
+
 def identity_document(identity: Identity) -> dict:
     """An identity as `GET /v2/api/identities` shows it (docs/globus-api.md A.7)."""
     is_client = identity.is_client

@@ -5,6 +5,9 @@ Contract used by the Transfer half:
     caller = authenticate("transfer.api.globus.org")   # reads flask.request
     caller.identity_id, caller.username, caller.client_id, caller.scopes
     caller.has_consent("https://auth.globus.org/scopes/<collection_id>/data_access")
+    caller.identity_set        # every identity linked with the token's, its own first
+    caller.authentications     # identity id -> SessionAuthentication, for the Auth session
+                               # the token came from (what introspection's session_info says)
 
 A missing, unknown, expired or revoked token, or one for another resource server, raises
 TransferAPIError(401, "ClientError.AuthenticationFailed", ...) for the Transfer resource
@@ -15,8 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from flask import request
 from sqlalchemy import select
@@ -24,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
 from localglobus.auth import scopes as scope_syntax
+from localglobus.auth.identities import identity_provider_id
 from localglobus.config import Settings
 from localglobus.db import as_utc, new_id, utcnow
 from localglobus.errors import AuthAPIError, TransferAPIError
@@ -40,6 +44,29 @@ def data_access_scope(collection_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class LinkedIdentity:
+    """One member of an identity set: `username` is `name@domain`, as on Globus."""
+
+    id: str
+    username: str
+    identity_provider: str
+
+    @property
+    def domain(self) -> str:
+        return self.username.rpartition("@")[2].lower()
+
+
+@dataclass(frozen=True)
+class SessionAuthentication:
+    """One identity's sign-in within an Auth session (introspection's session_info)."""
+
+    identity_id: str
+    auth_time: datetime
+    identity_provider: str
+    mfa: bool = False
+
+
+@dataclass(frozen=True)
 class Caller:
     """Who made this request, and through which client."""
 
@@ -48,6 +75,13 @@ class Caller:
     client_id: str
     scopes: frozenset[str]
     consents: frozenset[str]
+    # The identity set of the token's identity (itself first): GCSv5 maps whichever member
+    # belongs to an allowed domain.
+    identity_set: tuple[LinkedIdentity, ...] = ()
+    # The sign-ins of the session the token was issued in, by identity id: high-assurance
+    # collections accept only identities authenticated here recently enough.
+    authentications: dict[str, SessionAuthentication] = field(default_factory=dict)
+    session_id: str | None = None
 
     def has_consent(self, scope: str) -> bool:
         return scope in self.consents
@@ -73,6 +107,9 @@ def authenticate(resource_server: str = TRANSFER_RS) -> Caller:
             client_id=token.client_id,
             scopes=frozenset(token.scope.split()),
             consents=frozenset(consented_scopes(session, identity.id, token.client_id)),
+            identity_set=(
+                LinkedIdentity(identity.id, identity.username, identity_provider_id(identity)),
+            ),
         )
 
 
