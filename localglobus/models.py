@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from localglobus.db import Base, new_id, utcnow
@@ -141,4 +141,26 @@ class Consent(Base):
     client_id: Mapped[str] = mapped_column(String(36), index=True)
     scope: Mapped[str] = mapped_column(Text)
     path: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuthPolicy(Base):
+    """A Globus Auth policy (`/v2/api/policies`): what a session must hold to satisfy it.
+
+    GCSv5 high-assurance storage gateways and collections name one; Transfer then refuses
+    with `session_required_policies` until the session satisfies it (docs/globus-api.md B.14).
+    """
+
+    __tablename__ = "auth_policies"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(36), default="")
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    high_assurance: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Seconds within which an identity must have signed in (high-assurance policies).
+    authentication_assurance_timeout: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    required_mfa: Mapped[bool] = mapped_column(Boolean, default=False)
+    domain_constraints_include: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    domain_constraints_exclude: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
