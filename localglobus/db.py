@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import overload
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -59,19 +61,58 @@ def make_engine(path: Path) -> Engine:
     return engine
 
 
+def schema_version() -> int:
+    """A number that changes whenever a table or column changes (PRAGMA user_version)."""
+    shape = sorted(
+        f"{table.name}.{column.name}:{column.type}"
+        for table in Base.metadata.tables.values()
+        for column in table.columns
+    )
+    # 28 bits: user_version is a signed 32-bit integer.
+    return int(hashlib.sha256("\n".join(shape).encode()).hexdigest()[:7], 16)
+
+
 class Database:
     """The engine and session factory of one localglobus home."""
 
     def __init__(self, path: Path):
+        self.path = path
         self.engine = make_engine(path)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
+        """Create the tables. A state made by a localglobus with other tables (there are no
+        migrations: the state is a development and test fixture) is moved aside and a new
+        one started, so that `make run` after an upgrade works instead of failing on a
+        missing column."""
         # Import every model module so its tables are registered on Base.metadata.
         from localglobus import models  # noqa: F401
         from localglobus.transfer import models as transfer_models  # noqa: F401
 
+        version = schema_version()
+        with self.engine.connect() as conn:
+            stored = conn.execute(text("PRAGMA user_version")).scalar()
+            has_tables = bool(inspect(conn).get_table_names())
+        if has_tables and stored != version:
+            self._move_aside()
         Base.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            conn.execute(text(f"PRAGMA user_version = {version}"))
+
+    def _move_aside(self) -> None:
+        self.engine.dispose()
+        aside = self.path.with_name(f"{self.path.name}.outdated-{utcnow():%Y%m%d%H%M%S}")
+        for suffix in ("", "-wal", "-shm"):
+            part = self.path.with_name(self.path.name + suffix)
+            if part.exists():
+                part.rename(aside.with_name(aside.name + suffix))
+        print(
+            f"localglobus: {self.path} was made by another version of localglobus; "
+            f"moved to {aside}, starting a new state (run `localglobus demo` for the demo data)",
+            file=sys.stderr,
+        )
+        self.engine = make_engine(self.path)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
