@@ -20,7 +20,7 @@ from localglobus.transfer.api.arguments import require_uuid
 from localglobus.transfer.api.lookup import load_collection, record_use, vpath_of
 from localglobus.transfer.documents import identity_name
 from localglobus.transfer.engine.checksums import ALGORITHMS, algorithm_name
-from localglobus.transfer.models import Task
+from localglobus.transfer.models import SubmissionId, Task
 from localglobus.transfer.times import naive, parse_time
 
 SYNC_LEVELS = {"exists": 0, "size": 1, "mtime": 2, "checksum": 3}
@@ -149,11 +149,18 @@ def _delete_items(doc: dict) -> list[dict]:
     return items
 
 
-def _submission_id(doc: dict) -> str:
+def _submission_id(session: Session, who, doc: dict) -> str:
+    """The request's submission_id, which must be one `/submission_id` issued to this
+    identity: an id made up by the client could collide with another task's or be used
+    to probe for them."""
     raw = doc.get("submission_id")
     if not raw:
         raise bad_request("submission_id is required; get one from /submission_id")
-    return require_uuid(raw, "submission_id")
+    value = require_uuid(raw, "submission_id")
+    issued = session.get(SubmissionId, value)
+    if issued is None or issued.identity_id != who.identity_id:
+        raise bad_request(f"Invalid submission_id {value}: get one from /submission_id")
+    return value
 
 
 def existing(session: Session, submission_id: str, owner_id: str) -> Task | None:
@@ -167,7 +174,7 @@ def transfer_task(session: Session, who, doc: dict) -> tuple[Task, bool]:
     """(task, created): a new queued task, or the one this submission_id already made."""
     if doc.get("DATA_TYPE", "transfer") != "transfer":
         raise bad_request("DATA_TYPE must be 'transfer'")
-    submission_id = _submission_id(doc)
+    submission_id = _submission_id(session, who, doc)
     found = existing(session, submission_id, who.identity_id)
     if found is not None:
         return found, False
@@ -215,7 +222,7 @@ def transfer_task(session: Session, who, doc: dict) -> tuple[Task, bool]:
 def delete_task(session: Session, who, doc: dict) -> tuple[Task, bool]:
     if doc.get("DATA_TYPE", "delete") != "delete":
         raise bad_request("DATA_TYPE must be 'delete'")
-    submission_id = _submission_id(doc)
+    submission_id = _submission_id(session, who, doc)
     found = existing(session, submission_id, who.identity_id)
     if found is not None:
         return found, False
