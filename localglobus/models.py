@@ -28,6 +28,12 @@ class Identity(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # The last sign-in, reported as `last_authentication` in id_tokens and userinfo.
     last_authentication: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Linked identities (Globus's identity set): every identity of a set but its primary
+    # names the primary here. Signing in as any of them signs in the set; tokens carry the
+    # primary as `sub` and the whole set as `identity_set`.
+    primary_id: Mapped[str | None] = mapped_column(
+        ForeignKey("identities.id"), nullable=True, index=True
+    )
 
     @property
     def is_client(self) -> bool:

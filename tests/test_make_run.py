@@ -265,7 +265,8 @@ def test_two_instances_side_by_side_print_their_url_and_sign_ins_and_stop_apart(
         banner = run.wait_until_up().rsplit("Ferry is running at", 1)[1]
         assert banner.startswith(f"  {run.portal_url}/")
         assert run.localglobus_url in banner
-        assert "researcher / password-of-" in banner and "admin / password-of-" in banner
+        assert "researcher@uni.example / password-of-" in banner
+        assert "admin@uni.example / password-of-" in banner
         discovery = requests.get(
             run.localglobus_url + ".well-known/openid-configuration", timeout=10
         )

@@ -47,7 +47,9 @@ def signed_in_user():
 
 def is_operator(user) -> bool:
     """Portal operators (FERRY_ADMINS usernames) read every audit entry."""
-    return user.username in current_app.config.get("FERRY_ADMINS", [])
+    # Globus usernames (name@domain) are case-insensitive.
+    operators = {name.lower() for name in current_app.config.get("FERRY_ADMINS", [])}
+    return user.username.lower() in operators
 
 
 def can(collection: Collection, what: str) -> bool:

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from localglobus.auth.clients import create_client, delete_client
-from localglobus.auth.identities import lookup_identities
+from localglobus.auth.identities import identity_provider_document, lookup_identities
 from localglobus.auth.oidc import oidc_claims
 from localglobus.auth.tokens import AUTH_RS, authenticate
 from localglobus.db import as_utc
@@ -41,7 +41,17 @@ def identities():
     for value in (ids or "").split(","):
         if value.strip() and not _is_uuid(value.strip()):
             raise AuthAPIError(400, "INVALID_PARAMETERS", f"Not an identity id: {value!r}.")
-    return jsonify({"identities": lookup_identities(ids=ids, usernames=usernames)})
+    found = lookup_identities(ids=ids, usernames=usernames)
+    body: dict = {"identities": found}
+    if "identity_provider" in request.args.get("include", "").split(","):
+        # As Globus: the providers of the identities found, once each.
+        with get_state().db.session() as session:
+            providers: dict[str, dict] = {}
+            for doc in found:
+                identity = session.get_one(Identity, doc["id"])
+                providers.setdefault(doc["identity_provider"], identity_provider_document(identity))
+        body["included"] = {"identity_providers": list(providers.values())}
+    return jsonify(body)
 
 
 def _is_uuid(value: str) -> bool:

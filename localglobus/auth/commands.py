@@ -9,15 +9,30 @@ import secrets
 from sqlalchemy import select
 
 from localglobus.auth.clients import create_client, new_secret
-from localglobus.auth.identities import find_by_username, hash_secret, verify_secret
+from localglobus.auth.identities import (
+    IDP_NAMES,
+    find_by_username,
+    hash_secret,
+    primary_identity,
+    qualify,
+    verify_secret,
+)
 from localglobus.config import Settings
 from localglobus.db import Database
 from localglobus.models import Client, Identity
 
 PORTAL_CLIENT_NAME = "Ferry portal"
+# (username, name, email, linked to): Rosalind also has an identity at the partner
+# institute, linked with her university one, as a Globus account with two identities.
 DEMO_USERS = [
-    ("researcher", "Rosalind Researcher", "researcher@example.org"),
-    ("admin", "Ada Admin", "admin@example.org"),
+    ("researcher@uni.example", "Rosalind Researcher", "researcher@uni.example", None),
+    ("admin@uni.example", "Ada Admin", "admin@uni.example", None),
+    (
+        "researcher@partner.example",
+        "Rosalind Researcher",
+        "rosalind@partner.example",
+        "researcher@uni.example",
+    ),
 ]
 DEMO_PASSWORD_FILE = "demo_password"
 
@@ -31,6 +46,9 @@ def add_commands(sub) -> None:
     p.add_argument("--password", help="default: generated and printed")
     p.add_argument("--name", default="")
     p.add_argument("--email", default="")
+    p.add_argument(
+        "--link-to", metavar="USERNAME", help="link with this identity (same identity set)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_user_add)
     p = user_sub.add_parser("list", help="list identities")
@@ -69,11 +87,18 @@ def _print(args, values: dict) -> None:
 
 def _user_add(args, settings: Settings) -> int:
     password = args.password or secrets.token_urlsafe(12)
+    username = qualify(args.username)
     with open_db(settings).session() as session:
-        if find_by_username(session, args.username) is not None:
-            print(f"localglobus: user {args.username!r} already exists")
+        if find_by_username(session, username) is not None:
+            print(f"localglobus: user {username!r} already exists")
             return 1
-        identity = add_user(session, args.username, password, args.name, args.email)
+        primary = None
+        if args.link_to:
+            primary = find_by_username(session, qualify(args.link_to))
+            if primary is None:
+                print(f"localglobus: no user {qualify(args.link_to)!r} to link to")
+                return 1
+        identity = add_user(session, username, password, args.name, args.email, link_to=primary)
         values = {"identity_id": identity.id, "username": identity.username}
     if not args.password:
         values["password"] = password
@@ -81,28 +106,57 @@ def _user_add(args, settings: Settings) -> int:
     return 0
 
 
-def add_user(session, username: str, password: str, name: str = "", email: str = "") -> Identity:
-    """Create an identity that signs in with `username` and `password`."""
+def add_user(
+    session,
+    username: str,
+    password: str,
+    name: str = "",
+    email: str = "",
+    link_to: Identity | None = None,
+) -> Identity:
+    """Create an identity that signs in with `username` and `password`, linked into the
+    identity set of `link_to` when given."""
+    primary = primary_identity(session, link_to) if link_to is not None else None
     identity = Identity(
-        username=username, name=name, email=email, password_hash=hash_secret(password)
+        username=username,
+        name=name,
+        email=email,
+        password_hash=hash_secret(password),
+        organization=_organization(username),
+        primary_id=primary.id if primary is not None else None,
     )
     session.add(identity)
     session.flush()
     return identity
 
 
+def _organization(username: str) -> str:
+    """The organization Globus shows for an identity: its provider's name here."""
+    domain = username.rpartition("@")[2].lower()
+    return IDP_NAMES.get(domain, domain or "localglobus")
+
+
 def _user_list(args, settings: Settings) -> int:
     with open_db(settings).session() as session:
         rows = session.scalars(select(Identity).order_by(Identity.username)).all()
         users = [
-            {"id": i.id, "username": i.username, "name": i.name, "email": i.email}
+            {
+                "id": i.id,
+                "username": i.username,
+                "name": i.name,
+                "email": i.email,
+                "linked_to": session.get_one(Identity, i.primary_id).username
+                if i.primary_id
+                else None,
+            }
             for i in rows
             if not i.is_client
         ]
     if args.json:
         print(json.dumps(users))
     for user in [] if args.json else users:
-        print(f"{user['id']}  {user['username']:<20} {user['name']} <{user['email']}>")
+        linked = f"  (linked to {user['linked_to']})" if user["linked_to"] else ""
+        print(f"{user['id']}  {user['username']:<28} {user['name']} <{user['email']}>{linked}")
     return 0
 
 
@@ -149,10 +203,11 @@ def demo_auth(settings: Settings, portal_url: str | None = None) -> dict[str, st
     redirect_uri = portal_url + "/auth/callback"
     identities: dict[str, str] = {}
     with open_db(settings).session() as session:
-        for username, name, email in DEMO_USERS:
+        for username, name, email, link_to in DEMO_USERS:
             identity = find_by_username(session, username)
             if identity is None:
-                identity = add_user(session, username, password, name, email)
+                primary = find_by_username(session, link_to) if link_to else None
+                identity = add_user(session, username, password, name, email, link_to=primary)
             elif not verify_secret(identity.password_hash, password):
                 # The demo password changed (LOCALGLOBUS_DEMO_PASSWORD): follow it, so the
                 # printed sign-ins always work.
@@ -163,8 +218,9 @@ def demo_auth(settings: Settings, portal_url: str | None = None) -> dict[str, st
         settings.portal_client_file,
         {"client_id": client_id, "client_secret": secret, "redirect_uris": redirect_uris},
     )
-    for username, name, _email in DEMO_USERS:
-        print(f"{username} / {password}  ({name})")
+    for username, name, _email, link_to in DEMO_USERS:
+        linked = f", linked with {link_to}" if link_to else ""
+        print(f"{username} / {password}  ({name}{linked})")
     print(f"portal client {client_id} for {redirect_uri} in {settings.portal_client_file}")
     return identities
 

@@ -16,12 +16,17 @@ from sqlalchemy.orm import Session
 from localglobus.db import as_utc, utcnow
 from localglobus.models import Identity
 
-# Identity-provider ids are UUIDs on Globus; derive stable ones for the two local kinds.
-LOCAL_IDP_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "localglobus:identity-provider:local"))
-LOCAL_IDP_NAME = "localglobus"
+# Identity-provider ids are UUIDs on Globus. Each username domain here is an identity
+# provider of its own (as uchicago.edu or globusid.org are on Globus), with an id derived
+# from the domain so that it is the same on every localglobus.
 CLIENTS_IDP_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "localglobus:identity-provider:clients"))
 CLIENTS_IDP_NAME = "Globus Auth Clients"
 CLIENT_USERNAME_DOMAIN = "@clients.auth.globus.org"
+# The domain of the demo users. The sign-in page and `localglobus user add` take a bare
+# name as a name of this domain; the APIs, like Globus's, only know full usernames.
+DEMO_DOMAIN = "uni.example"
+# Display names of the demo identity providers; another domain's provider is named by it.
+IDP_NAMES = {"uni.example": "University of Example", "partner.example": "Partner Institute"}
 
 # OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): about 30 ms a check, so token
 # calls, which verify a client secret each time, stay quick on a small machine.
@@ -43,6 +48,12 @@ def verify_secret(secret_hash: str | None, secret: str) -> bool:
         return False
 
 
+def qualify(username: str) -> str:
+    """A username as Globus has it (`name@domain`): a bare name is of the demo domain."""
+    username = username.strip()
+    return username if "@" in username or not username else f"{username}@{DEMO_DOMAIN}"
+
+
 def find_by_username(session: Session, username: str) -> Identity | None:
     """The identity with this username; usernames are case-insensitive, as on Globus."""
     stmt = select(Identity).where(func.lower(Identity.username) == username.strip().lower())
@@ -50,8 +61,9 @@ def find_by_username(session: Session, username: str) -> Identity | None:
 
 
 def check_password(session: Session, username: str, password: str) -> Identity | None:
-    """The identity if `password` is right for `username`; None otherwise."""
-    identity = find_by_username(session, username) if username else None
+    """The identity if `password` is right for `username` (a bare name is of the demo
+    domain); None otherwise."""
+    identity = find_by_username(session, qualify(username)) if username.strip() else None
     hashed = identity.password_hash if identity is not None else None
     if not verify_secret(hashed, password) or identity is None:
         return None
@@ -59,28 +71,67 @@ def check_password(session: Session, username: str, password: str) -> Identity |
     return identity
 
 
+def identity_provider(identity: Identity) -> tuple[str, str]:
+    """(id, display name) of the identity provider the identity belongs to: its domain's."""
+    if identity.is_client:
+        return CLIENTS_IDP_ID, CLIENTS_IDP_NAME
+    domain = identity.username.rpartition("@")[2].lower() or DEMO_DOMAIN
+    idp_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"localglobus:identity-provider:{domain}"))
+    return idp_id, IDP_NAMES.get(domain, domain)
+
+
 def identity_provider_id(identity: Identity) -> str:
     """The id of the identity provider the identity belongs to."""
-    return CLIENTS_IDP_ID if identity.is_client else LOCAL_IDP_ID
+    return identity_provider(identity)[0]
+
+
+def identity_set(session: Session, identity: Identity) -> list[Identity]:
+    """The identities linked with `identity`, the set's primary first, then by username."""
+    primary = session.get(Identity, identity.primary_id) if identity.primary_id else None
+    primary = primary or identity
+    linked = session.scalars(
+        select(Identity).where(Identity.primary_id == primary.id).order_by(Identity.username)
+    ).all()
+    return [primary, *(i for i in linked if i.id != primary.id)]
+
+
+def primary_identity(session: Session, identity: Identity) -> Identity:
+    """The primary identity of the set `identity` belongs to (itself when unlinked)."""
+    return identity_set(session, identity)[0]
 
 
 def identity_document(identity: Identity) -> dict:
     """An identity as `GET /v2/api/identities` shows it (docs/globus-api.md A.7)."""
-    is_client = identity.is_client
     return {
         "id": identity.id,
         "username": identity.username,
         "name": identity.name or None,
         "email": identity.email or None,
-        "identity_provider": CLIENTS_IDP_ID if is_client else LOCAL_IDP_ID,
+        "identity_provider": identity_provider_id(identity),
         "organization": identity.organization or None,
         "status": "used",
-        "identity_type": "client" if is_client else "login",
+        "identity_type": "client" if identity.is_client else "login",
     }
 
 
-def userinfo_claims(identity: Identity, *, with_identity_set: bool) -> dict:
-    """The OIDC claims of an identity, shared by userinfo and the id_token."""
+def identity_provider_document(identity: Identity) -> dict:
+    """An identity provider as `include=identity_provider` adds it (docs/globus-api.md A.7)."""
+    idp_id, name = identity_provider(identity)
+    domain = identity.username.rpartition("@")[2].lower()
+    return {
+        "id": idp_id,
+        "name": name,
+        "short_name": domain,
+        "domains": [domain],
+        "alternative_names": [],
+    }
+
+
+def userinfo_claims(
+    identity: Identity, *, with_identity_set: bool, members: list[Identity] | None = None
+) -> dict:
+    """The OIDC claims of an identity, shared by userinfo and the id_token; `members` is
+    its identity set (default: itself alone)."""
     member = _identity_set_member(identity)
     claims = {
         "sub": identity.id,
@@ -93,22 +144,21 @@ def userinfo_claims(identity: Identity, *, with_identity_set: bool) -> dict:
         "last_authentication": member["last_authentication"],
     }
     if with_identity_set:
-        # A local identity is never linked to others: its set is itself.
-        claims["identity_set"] = [member]
+        claims["identity_set"] = [_identity_set_member(m) for m in (members or [identity])]
     return claims
 
 
 def _identity_set_member(identity: Identity) -> dict:
-    is_client = identity.is_client
     last = as_utc(identity.last_authentication)
+    idp_id, idp_name = identity_provider(identity)
     return {
         "sub": identity.id,
         "username": identity.username,
         "name": identity.name or None,
         "email": identity.email or None,
         "organization": identity.organization or None,
-        "identity_provider": CLIENTS_IDP_ID if is_client else LOCAL_IDP_ID,
-        "identity_provider_display_name": CLIENTS_IDP_NAME if is_client else LOCAL_IDP_NAME,
+        "identity_provider": idp_id,
+        "identity_provider_display_name": idp_name,
         "last_authentication": int(last.timestamp()) if last else None,
     }
 

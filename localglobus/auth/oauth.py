@@ -8,6 +8,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 
 from localglobus.auth import pages, tokens
+from localglobus.auth.identities import identity_set
 from localglobus.auth.server import LocalAuthorizationServer, OAuthClient, oauth_error_response
 from localglobus.db import as_utc
 from localglobus.models import Identity
@@ -129,7 +130,7 @@ def introspect():
             "iss": settings.issuer,
         }
         if "identity_set" in include:
-            body["identity_set"] = [identity.id]
+            body["identity_set"] = [i.id for i in identity_set(session, identity)]
     return jsonify(body)
 
 

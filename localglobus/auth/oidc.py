@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from localglobus.auth.identities import userinfo_claims
+from sqlalchemy.orm import object_session
+
+from localglobus.auth.identities import identity_set, userinfo_claims
 from localglobus.auth.keys import at_hash
 from localglobus.db import utcnow
 from localglobus.models import Identity
@@ -48,5 +50,17 @@ def oidc_claims(identity: Identity, scope_names) -> dict:
         allowed.add("email")
     if VIEW_IDENTITY_SET in names:
         allowed.add("identity_set")
-    claims = userinfo_claims(identity, with_identity_set="identity_set" in allowed)
+    with_set = "identity_set" in allowed
+    members = _identity_set(identity) if with_set else None
+    claims = userinfo_claims(identity, with_identity_set=with_set, members=members)
     return {key: value for key, value in claims.items() if key in allowed}
+
+
+def _identity_set(identity: Identity) -> list[Identity]:
+    session = object_session(identity)
+    if session is not None:
+        return identity_set(session, identity)
+    with get_state().db.session() as own:
+        members = identity_set(own, own.get_one(Identity, identity.id))
+        own.expunge_all()
+        return members

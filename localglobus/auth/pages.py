@@ -25,7 +25,7 @@ from flask import (
 
 from localglobus.auth import scopes as scope_syntax
 from localglobus.auth import tokens
-from localglobus.auth.identities import check_password
+from localglobus.auth.identities import check_password, primary_identity
 from localglobus.auth.scope_labels import collection_ids, describe
 from localglobus.db import utcnow
 from localglobus.models import Client, Identity
@@ -92,7 +92,15 @@ def needs_sign_in(args: dict, rid: str) -> bool:
         v.strip().lower() for v in (args.get("session_required_identities") or "").split(",")
     ]
     required = [v for v in required if v]
-    return bool(required) and not ({identity.id, identity.username.lower()} & set(required))
+    return bool(required) and not (signed_in_names() & set(required))
+
+
+def signed_in_names() -> set[str]:
+    """Ids and usernames of the identities that signed in during this browser session."""
+    ids = set(session.get("lg_authentications", {}))
+    with get_state().db.session() as db:
+        names = {i.username.lower() for i in map(lambda v: db.get(Identity, v), ids) if i}
+    return ids | names
 
 
 def csrf_token() -> str:
@@ -161,16 +169,26 @@ def sign_in_post():
         identity = check_password(
             db, request.form.get("username", ""), request.form.get("password", "")
         )
+        if identity is not None:
+            signed_in, primary_id = identity.id, primary_identity(db, identity).id
     if identity is None:
         return _render_sign_in(rid, entry, "Wrong username or password.", status=401)
-    # A new sign-in starts a new session: nothing from before it is kept but the
+    # Signing in with another identity of the same set adds it to the session, as on
+    # Globus; anyone else starts a new session: nothing from before it is kept but the
     # pending requests of this browser.
-    pending = session.get(PENDING_KEY, {})
-    session.clear()
-    pending[rid]["signed_in"] = True
-    session[PENDING_KEY] = pending
-    session["lg_identity"] = identity.id
-    session["lg_auth_time"] = int(utcnow().timestamp())
+    now = int(utcnow().timestamp())
+    authentications = dict(session.get("lg_authentications", {}))
+    if session.get("lg_identity") != primary_id:
+        pending = session.get(PENDING_KEY, {})
+        session.clear()
+        session[PENDING_KEY] = pending
+        authentications = {}
+    session[PENDING_KEY][rid]["signed_in"] = True
+    session.modified = True
+    authentications[signed_in] = now
+    session["lg_identity"] = primary_id
+    session["lg_authentications"] = authentications
+    session["lg_auth_time"] = now
     return redirect(url_for("auth_pages.consent", rid=rid))
 
 

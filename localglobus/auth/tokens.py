@@ -27,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
 from localglobus.auth import scopes as scope_syntax
-from localglobus.auth.identities import identity_provider_id
+from localglobus.auth.identities import identity_provider_id, identity_set
 from localglobus.config import Settings
 from localglobus.db import as_utc, new_id, utcnow
 from localglobus.errors import AuthAPIError, TransferAPIError
@@ -107,10 +107,23 @@ def authenticate(resource_server: str = TRANSFER_RS) -> Caller:
             client_id=token.client_id,
             scopes=frozenset(token.scope.split()),
             consents=frozenset(consented_scopes(session, identity.id, token.client_id)),
-            identity_set=(
-                LinkedIdentity(identity.id, identity.username, identity_provider_id(identity)),
-            ),
+            identity_set=identity_set_of(session, identity),
         )
+
+
+def identity_set_of(
+    session: Session, identity: Identity | str | None
+) -> tuple[LinkedIdentity, ...]:
+    """The identity set of an identity (row or id), its own identity first: what a token
+    of it carries, and what GCSv5 maps when a task of it runs or a guest of it is used."""
+    if isinstance(identity, str):
+        identity = session.get(Identity, identity)
+    if identity is None:
+        return ()
+    return tuple(
+        LinkedIdentity(i.id, i.username, identity_provider_id(i))
+        for i in identity_set(session, identity)
+    )
 
 
 def _unauthenticated(resource_server: str, message: str) -> Exception:

@@ -28,6 +28,37 @@ GUEST = "GCSv5_guest_collection"
 ROLE_NAMES = ("administrator", "access_manager", "activity_manager", "activity_monitor")
 
 
+class StorageGateway(Base):
+    """A GCSv5 POSIX storage gateway: which identities may use its mapped collections, and
+    as which local account (docs/globus-api.md B.15).
+
+    An identity set is usable when one of its identities is of an `allowed_domains`
+    domain and maps to an account that is valid here: `mappings` (identity username ->
+    account, exact, case-insensitive) first, then, with `default_mapping`, the username's
+    part before `@`. The account must be one of `accounts` (the host's local accounts;
+    null: any name is one), in `users_allow` when that is set, and not in `users_deny`.
+    """
+
+    __tablename__ = "transfer_storage_gateways"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    display_name: Mapped[str] = mapped_column(String(255))
+    connector: Mapped[str] = mapped_column(String(20), default="POSIX")
+    allowed_domains: Mapped[list] = mapped_column(JSON, default=list)
+    mappings: Mapped[dict] = mapped_column(JSON, default=dict)
+    default_mapping: Mapped[bool] = mapped_column(Boolean, default=True)
+    accounts: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    users_allow: Mapped[list] = mapped_column(JSON, default=list)
+    users_deny: Mapped[list] = mapped_column(JSON, default=list)
+    high_assurance: Mapped[bool] = mapped_column(Boolean, default=False)
+    authentication_timeout_mins: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    require_mfa: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<StorageGateway {self.display_name!r} {self.id}>"
+
+
 class Collection(Base):
     """A GCSv5 collection whose data is a directory of this host (`root_path`).
 
@@ -58,6 +89,17 @@ class Collection(Base):
     user_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     user_message_link: Mapped[str | None] = mapped_column(Text, nullable=True)
     force_encryption: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Mapped collections only (a guest follows its host's): the storage gateway, and the
+    # collection's own rules as GCSv5 has them. `restrict_paths` is a path_restrictions
+    # document ({"read": [...], "read_write": [...], "none": [...]}, collection paths);
+    # null allows every path.
+    gateway_id: Mapped[str | None] = mapped_column(
+        ForeignKey("transfer_storage_gateways.id"), nullable=True, index=True
+    )
+    restrict_paths: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    allow_guest_collections: Mapped[bool] = mapped_column(Boolean, default=True)
+    sharing_restrict_paths: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    disable_anonymous_writes: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     @property

@@ -1,21 +1,36 @@
-"""Who may do what on a collection: roles, data_access consent and guest-collection ACLs.
+"""Who may do what on a collection: roles, data_access consent, the storage gateway's
+identity mapping and path restrictions, and guest-collection ACLs.
 
-- A mapped collection is open to every signed-in identity whose token carries the
-  collection's data_access consent; a high-assurance one needs no data_access scope
-  (globus-cli: `requires_data_access_scope` is false for it).
+- A mapped collection is open to an identity set that its storage gateway maps to a
+  valid local account (transfer/gateways.py), on the paths its `restrict_paths` leave,
+  and only with the collection's data_access consent; a high-assurance one needs no
+  data_access scope (globus-cli: `requires_data_access_scope` is false for it).
 - A guest collection is open to its owner, to administrators and access managers
-  (implicit `rw` on `/`), and to the identities its access rules grant, by path.
+  (implicit `rw` on `/`), and to the identities its access rules grant, by path; never
+  beyond what its owner's own account may do on the host collection at that path.
+- Every check applies to the path named and to where it really leads after symlinks, so
+  a link inside an allowed folder does not open a forbidden one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from flask import has_request_context, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from localglobus.auth.tokens import TRANSFER_SCOPE, data_access_scope
+from localglobus.auth.tokens import (
+    TRANSFER_SCOPE,
+    LinkedIdentity,
+    data_access_scope,
+    identity_set_of,
+)
 from localglobus.db import as_utc, utcnow
 from localglobus.errors import TransferAPIError
-from localglobus.transfer.models import MAPPED, AccessRule, Collection, Role
+from localglobus.transfer import gateways, paths
+from localglobus.transfer.gateways import LoginDenied
+from localglobus.transfer.models import MAPPED, AccessRule, Collection, Role, StorageGateway
 from localglobus.transfer.paths import covers
 
 # Effective roles implied by a held role, in the order Globus lists them.
@@ -91,29 +106,56 @@ def require_consent(caller, *colls: Collection) -> None:
     )
 
 
-def _rule_matches(rule: AccessRule, identity_id: str) -> bool:
+def _rule_matches(rule: AccessRule, identity_ids: set[str]) -> bool:
     if rule.expiration_date is not None and as_utc(rule.expiration_date) <= utcnow():
         return False
     if rule.principal_type == "identity":
-        return rule.principal == identity_id
+        # A rule for any identity of the caller's set applies, as on Globus.
+        return rule.principal in identity_ids
     # Every caller here is signed in; groups are not modelled by localglobus.
     return rule.principal_type in ("all_authenticated_users", "anonymous")
 
 
-def path_permissions(session: Session, coll: Collection, identity_id: str, vpath: str) -> str:
-    """ "rw", "r" or "" for the identity on `vpath` (consent is checked separately)."""
+def _intersect(a: str, b: str) -> str:
+    return "rw" if a == b == "rw" else ("r" if "r" in a and "r" in b else "")
+
+
+def mapped_account(
+    session: Session, coll: Collection, identity_set: Sequence[LinkedIdentity]
+) -> str:
+    """The local account the identity set uses on a mapped collection (LoginDenied)."""
+    gateway = session.get(StorageGateway, coll.gateway_id) if coll.gateway_id else None
+    if gateway is None:
+        # A mapped collection always has a gateway; one that lost it serves nobody.
+        raise LoginDenied(
+            gateways.INVALID_USER, {"DATA_TYPE": "invalid_user#1.0.0", "usernames": []}
+        )
+    return gateways.local_account(gateway, identity_set)
+
+
+def path_permissions(
+    session: Session, coll: Collection, identity_set: Sequence[LinkedIdentity], vpath: str
+) -> str:
+    """ "rw", "r" or "" for the identity set on `vpath` (consent is checked separately);
+    LoginDenied when the collection's gateway refuses the identity set altogether."""
     if not coll.is_guest:
-        return "rw"
-    if held_roles(session, coll, identity_id) & {"administrator", "access_manager"}:
-        return "rw"
+        mapped_account(session, coll, identity_set)
+        return gateways.restricted_permissions(coll.restrict_paths, vpath)
+    host = session.get(Collection, coll.host_collection_id) if coll.host_collection_id else None
+    if host is None:
+        return ""
+    # What the owner's account may do there bounds what the guest collection can grant.
+    host_path = paths.normalize((coll.host_path or "/").rstrip("/") + vpath, "/")
+    ceiling = path_permissions(session, host, identity_set_of(session, coll.owner_id), host_path)
+    ids = {i.id for i in identity_set}
+    if any(held_roles(session, coll, i) & {"administrator", "access_manager"} for i in ids):
+        return ceiling
     best = ""
     rules = session.scalars(select(AccessRule).where(AccessRule.collection_id == coll.id))
     for rule in rules:
-        if _rule_matches(rule, identity_id) and covers(rule.path, vpath):
-            if rule.permissions == "rw":
-                return "rw"
-            best = "r"
-    return best
+        if _rule_matches(rule, ids) and covers(rule.path, vpath):
+            best = "rw" if rule.permissions == "rw" else (best or "r")
+    return _intersect(best, ceiling)
 
 
 def has_any_access(session: Session, coll: Collection, identity_id: str) -> bool:
@@ -123,7 +165,32 @@ def has_any_access(session: Session, coll: Collection, identity_id: str) -> bool
     if held_roles(session, coll, identity_id) & {"administrator", "access_manager"}:
         return True
     rules = session.scalars(select(AccessRule).where(AccessRule.collection_id == coll.id))
-    return any(_rule_matches(rule, identity_id) for rule in rules)
+    return any(_rule_matches(rule, {identity_id}) for rule in rules)
+
+
+def real_vpath(coll: Collection, vpath: str) -> str | None:
+    """Where `vpath` really leads inside the collection once symlinks are followed (None:
+    outside it, which the disk lookup refuses on its own)."""
+    try:
+        real = paths.resolve(coll.root_path, vpath)
+    except paths.PathRefused:
+        return None
+    return paths.to_virtual(coll.root_path, real)
+
+
+def permissions(session: Session, caller, coll: Collection, vpath: str) -> str:
+    """The caller's permissions on `vpath` and on its real target, the narrower of the two."""
+    perms = path_permissions(session, coll, caller.identity_set, vpath)
+    real = real_vpath(coll, vpath)
+    if real is not None and real != vpath:
+        perms = _intersect(perms, path_permissions(session, coll, caller.identity_set, real))
+    return perms
+
+
+def server_name() -> str:
+    """The data server a refusal names: this localglobus, as the client reached it."""
+    host = request.host if has_request_context() else "localhost"
+    return host if ":" in host else f"{host}:443"
 
 
 def check_path(
@@ -133,14 +200,38 @@ def check_path(
     vpath: str,
     write: bool = False,
     code: str = "EndpointPermissionDenied",
+    operation: str = "ls",
 ) -> None:
-    """Consent first (the client can fix that), then the ACL for `vpath`."""
+    """Consent first (the client can fix that), then the gateway's login (an identity set
+    it does not map is refused on every operation), then the permissions on `vpath`."""
     require_consent(caller, coll)
-    perms = path_permissions(session, coll, caller.identity_id, vpath)
+    try:
+        perms = permissions(session, caller, coll, vpath)
+    except LoginDenied as denied:
+        raise gateways.login_failed(coll, operation, denied, server_name()) from None
     if ("w" in perms) if write else ("r" in perms):
         return
+    raise _denied(coll, vpath, write, code)
+
+
+def check_submission(
+    session: Session, caller, coll: Collection, vpath: str, write: bool = False
+) -> None:
+    """A task's path at submission: Transfer refuses what the access rules forbid, but
+    a gateway that refuses the login is only met when the task runs (a fault of the
+    task, as on Globus), since Transfer does not log in to the collection to accept it."""
+    try:
+        perms = permissions(session, caller, coll, vpath)
+    except LoginDenied:
+        return
+    if ("w" in perms) if write else ("r" in perms):
+        return
+    raise _denied(coll, vpath, write, "PermissionDenied")
+
+
+def _denied(coll: Collection, vpath: str, write: bool, code: str) -> TransferAPIError:
     verb = "write" if write else "read"
-    raise TransferAPIError(
+    return TransferAPIError(
         403,
         code,
         f"Denied by endpoint, Error ({verb})\nEndpoint: {coll.display_name} "

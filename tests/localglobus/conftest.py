@@ -17,7 +17,14 @@ from tests.waiting import wait_until
 ADMIN_ID = "a0000000-0000-4000-8000-00000000ad01"
 RESEARCHER_ID = "a0000000-0000-4000-8000-00000000be02"
 OUTSIDER_ID = "a0000000-0000-4000-8000-00000000cf03"
-USERS = {"admin": ADMIN_ID, "researcher": RESEARCHER_ID, "outsider": OUTSIDER_ID}
+# Rosalind's partner identity, linked with her university one (one identity set).
+PARTNER_ID = "a0000000-0000-4000-8000-00000000be04"
+USERS = {
+    "admin@uni.example": ADMIN_ID,
+    "researcher@uni.example": RESEARCHER_ID,
+    "outsider@uni.example": OUTSIDER_ID,
+    "researcher@partner.example": PARTNER_ID,
+}
 
 
 @dataclass
@@ -43,14 +50,27 @@ class TransferHarness:
             return Path(session.get(Collection, self.collections[name]).root_path)
 
     def act_as(self, username: str, consent: bool = True, client_id: str = "test-client"):
-        from localglobus.auth.tokens import Caller, data_access_scope
+        """Call as `username` (a bare name is of uni.example), with the identity set the
+        state database gives it, as a real token would carry."""
+        from localglobus.auth.identities import qualify
+        from localglobus.auth.tokens import Caller, data_access_scope, identity_set_of
 
+        username = qualify(username)
         consents = (
             frozenset(data_access_scope(c) for c in self.collections.values())
             if consent
             else frozenset()
         )
-        self.caller = Caller(self.users[username], username, client_id, frozenset(), consents)
+        with self.app.extensions["localglobus"].db.session() as session:
+            identity_set = identity_set_of(session, self.users[username])
+        self.caller = Caller(
+            self.users[username],
+            username,
+            client_id,
+            frozenset(),
+            consents,
+            identity_set=identity_set,
+        )
         return self
 
     def wait(self, task_id: str, timeout: float = 30) -> dict:
@@ -82,8 +102,12 @@ def transfer_template(tmp_path_factory) -> Path:
     db.create_all()
     with db.session() as session:
         for username, identity_id in USERS.items():
-            session.add(Identity(id=identity_id, username=username, name=username.title()))
-    demo_transfer(settings, {"admin": ADMIN_ID, "researcher": RESEARCHER_ID})
+            linked = RESEARCHER_ID if identity_id == PARTNER_ID else None
+            name = username.partition("@")[0].title()
+            session.add(Identity(id=identity_id, username=username, name=name, primary_id=linked))
+    demo_transfer(
+        settings, {"admin@uni.example": ADMIN_ID, "researcher@uni.example": RESEARCHER_ID}
+    )
     db.engine.dispose()
     # Build the app once so the copies inherit its one-time setup (signing keys...).
     app = create_app(settings, start_engine=False)

@@ -140,15 +140,23 @@ def test_identities_by_ids_and_by_usernames(localglobus, service_client):
         authorizer=globus_sdk.AccessTokenAuthorizer(token), base_url=localglobus.base_url
     )
 
-    by_name = ac.get_identities(usernames=["researcher", "admin", "nobody"])
+    by_name = ac.get_identities(
+        usernames=[
+            "researcher@uni.example",
+            "ADMIN@uni.example",
+            "researcher",
+            "nobody@uni.example",
+        ]
+    )
     ids = [identity["id"] for identity in by_name]
     by_id = ac.get_identities(ids=ids)
 
-    assert [i["username"] for i in by_name] == ["researcher", "admin"]
-    assert [i["username"] for i in by_id] == ["researcher", "admin"]
+    # Full usernames only, case-insensitive; a bare name is nobody on Globus.
+    assert [i["username"] for i in by_name] == ["researcher@uni.example", "admin@uni.example"]
+    assert [i["username"] for i in by_id] == ["researcher@uni.example", "admin@uni.example"]
     researcher = by_id["identities"][0]
     assert researcher["name"] == "Rosalind Researcher"
-    assert researcher["email"] == "researcher@example.org"
+    assert researcher["email"] == "researcher@uni.example"
     assert researcher["status"] == "used" and researcher["identity_type"] == "login"
     assert ac.get_identities(usernames="nobody")["identities"] == []
     client_identity = ac.get_identities(ids=service_client["client_id"])["identities"][0]
@@ -161,10 +169,10 @@ def test_identities_refuses_both_ids_and_usernames_and_anonymous_calls(localglob
 
     both = requests.get(
         url,
-        params={"ids": service_client["client_id"], "usernames": "admin"},
+        params={"ids": service_client["client_id"], "usernames": "admin@uni.example"},
         headers=bearer(token),
     )
-    anonymous = requests.get(url, params={"usernames": "admin"})
+    anonymous = requests.get(url, params={"usernames": "admin@uni.example"})
 
     assert both.status_code == 400
     assert anonymous.status_code == 401

@@ -71,10 +71,23 @@ def test_id_token_is_rs512_and_decodes_with_globus_sdk(
     assert claims["aud"] == auth_confidential_client["client_id"]
     assert claims["iss"] == localglobus.base_url.rstrip("/")
     assert claims["nonce"] == "abc123"
-    assert claims["preferred_username"] == "researcher"
+    assert claims["preferred_username"] == "researcher@uni.example"
     assert claims["name"] == "Rosalind Researcher"
-    assert claims["email"] == "researcher@example.org"
-    assert claims["identity_set"][0]["sub"] == claims["sub"]
+    assert claims["email"] == "researcher@uni.example"
+    # Rosalind's identity set: her university identity (the token's) and her linked
+    # partner identity, each of its own identity provider.
+    members = claims["identity_set"]
+    assert members[0]["sub"] == claims["sub"]
+    assert [m["username"] for m in members] == [
+        "researcher@uni.example",
+        "researcher@partner.example",
+    ]
+    assert [m["identity_provider_display_name"] for m in members] == [
+        "University of Example",
+        "Partner Institute",
+    ]
+    assert members[0]["identity_provider"] == claims["identity_provider"]
+    assert members[0]["identity_provider"] != members[1]["identity_provider"]
     assert {"exp", "iat", "at_hash", "organization", "identity_provider"} <= set(claims)
 
 
@@ -130,10 +143,15 @@ def test_introspect_then_revoke_then_userinfo_refuses_the_token(
 
     info = ac.oauth2_token_introspect(access, include="identity_set")
     assert info["active"] is True
-    assert info["username"] == "researcher"
+    assert info["username"] == "researcher@uni.example"
     assert info["client_id"] == auth_confidential_client["client_id"]
     assert info["scope"] == "openid profile email"
-    assert info["identity_set"] == [info["sub"]]
+    assert info["identity_set"][0] == info["sub"] and len(info["identity_set"]) == 2
+    user_ac = globus_sdk.AuthClient(
+        authorizer=globus_sdk.AccessTokenAuthorizer(access), base_url=localglobus.base_url
+    )
+    partner = user_ac.get_identities(ids=info["identity_set"][1])["identities"][0]
+    assert partner["username"] == "researcher@partner.example"
     assert set(info["aud"]) == {"auth.globus.org", auth_confidential_client["client_id"]}
 
     assert ac.oauth2_revoke_token(access).data == {"active": False}
@@ -330,7 +348,7 @@ def test_session_parameters_are_accepted_and_the_message_is_shown(
         ac,
         auth_confidential_client["redirect_uri"],
         ["openid"],
-        session_required_identities="researcher",
+        session_required_identities="researcher@uni.example",
         session_required_mfa="True",
         session_message="Please re-authenticate for <Ferry>",
     )
@@ -386,5 +404,5 @@ def test_consent_page_lists_the_requested_scopes_and_names_the_collection(
     labels = [label.get_text(" ", strip=True) for label in soup.select("ul.scopes .label")]
     assert listed == ["openid", TRANSFER, data_access]
     assert labels[-1] == f"Access your data on collection {name} (optional)"
-    assert soup.select_one(".username").get_text() == "admin"
+    assert soup.select_one(".username").get_text() == "admin@uni.example"
     assert [b["value"] for b in soup.select("form button")] == ["allow", "deny"]

@@ -93,7 +93,7 @@ def test_globus_login_then_whoami_prints_researcher(logged_in_cli):
     result = globus(logged_in_cli, "whoami")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "researcher"
+    assert result.stdout.strip() == "researcher@uni.example"
 
 
 def test_globus_logout_revokes_and_deletes_the_templated_client(logged_in_cli):

@@ -26,7 +26,7 @@ def test_passwords_and_client_secrets_are_argon2_hashes(localglobus):
     portal = localglobus.portal_client
     with sqlite3.connect(localglobus.home / "localglobus.db") as db:
         password_hash = db.execute(
-            "SELECT password_hash FROM identities WHERE username = 'researcher'"
+            "SELECT password_hash FROM identities WHERE username = 'researcher@uni.example'"
         ).fetchone()[0]
         secret_hash = db.execute(
             "SELECT secret_hash FROM clients WHERE id = ?", (portal["client_id"],)
@@ -177,10 +177,10 @@ def test_demo_is_idempotent_and_adds_a_missing_portal_redirect_uri(localglobus):
         "http://127.0.0.1:5999/auth/callback",
     ]
     assert (localglobus.home / "portal_client.json").stat().st_mode & 0o777 == 0o600
-    assert f"researcher / {DEMO_PASSWORD}" in first.stdout
+    assert f"researcher@uni.example / {DEMO_PASSWORD}" in first.stdout
     assert first.stdout.splitlines()[:2] == moved.stdout.splitlines()[:2]
     users = json.loads(localglobus.cli("user", "list", "--json").stdout)
-    assert [u["username"] for u in users].count("researcher") == 1
+    assert [u["username"] for u in users].count("researcher@uni.example") == 1
 
 
 def test_user_add_prints_the_generated_password_that_then_signs_in(localglobus):

@@ -51,6 +51,17 @@ def client_cli(transfer_live, tmp_path_factory):
     made = json.loads(
         lg.cli("client", "add", "cli-tests", "--json").stdout.strip().splitlines()[-1]
     )
+    # As on GCSv5, a client identity logs in to a mapped collection only where the
+    # storage gateway allows its domain and maps it to an account.
+    lg.cli(
+        "storage-gateway",
+        "update",
+        "localglobus POSIX gateway",
+        "--add-domain",
+        "clients.auth.globus.org",
+        "--map",
+        f"{made['client_id']}@clients.auth.globus.org=researcher",
+    )
     return CLI(lg, tmp_path_factory.mktemp("cli-home"), made), made
 
 
@@ -151,7 +162,7 @@ def test_endpoints_permissions_roles_bookmarks_in_client_mode(transfer_live, cli
         "--permissions",
         "r",
         "--identity",
-        "researcher",
+        "researcher@uni.example",
     )
     rule_id = created["access_id"]
     rules = cli.json("endpoint", "permission", "list", guest)["DATA"]
@@ -170,7 +181,7 @@ def test_endpoints_permissions_roles_bookmarks_in_client_mode(transfer_live, cli
         "create",
         guest,
         "--identity",
-        "researcher",
+        "researcher@uni.example",
         "--role",
         "activity_monitor",
     )
@@ -240,7 +251,7 @@ def test_user_login_mode_with_consent_step_up(transfer_live, tmp_path):
     lg = transfer_live.lg
     cli = CLI(lg, tmp_path)
     _login(cli, lg, "login")
-    assert cli.run("whoami").stdout.strip() == "researcher"
+    assert cli.run("whoami").stdout.strip() == "researcher@uni.example"
     lab = transfer_live.collections["Lab Storage"]
     first = cli.run("ls", f"{lab}:/~/", check=False)
     assert first.returncode == 4 and "globus session consent" in first.stdout + first.stderr

@@ -147,11 +147,21 @@ def test_endpoint_search_scopes_and_paging(transfer_harness):
     assert names(filter_fulltext="archive") == ["Archive"]
     assert names(filter_scope="shared-with-me") == ["Shared Results"]
     assert names(filter_scope="my-endpoints") == []
-    assert names(filter_scope="all") == ["Archive", "Lab Storage", "Shared Results"]
+    assert names(filter_scope="all") == [
+        "Archive",
+        "Lab Storage",
+        "Partner Cluster",
+        "Shared Results",
+    ]
     page = h.client.get("/v0.10/endpoint_search?filter_scope=all&limit=2").json
     assert page["has_next_page"] is True and len(page["DATA"]) == 2 and "_rank" in page["DATA"][0]
     h.act_as("admin")
-    assert names(filter_scope="administered-by-me") == ["Archive", "Lab Storage", "Shared Results"]
+    assert names(filter_scope="administered-by-me") == [
+        "Archive",
+        "Lab Storage",
+        "Partner Cluster",
+        "Shared Results",
+    ]
     assert names(filter_scope="shared-by-me") == ["Shared Results"]
     assert names(filter_scope="recently-used") == []
     h.client.get(f"/v0.10/operation/endpoint/{h.collections['Archive']}/ls")
@@ -183,7 +193,7 @@ def test_endpoint_manager_sees_tasks_on_monitored_collections(transfer_harness):
     assert h.client.get(f"{em}/task_list").status_code == 400  # needs a narrowing filter
     listed = h.client.get(f"{em}/task_list?filter_endpoint={lab}&limit=1").json
     assert [t["task_id"] for t in listed["DATA"]] == [sub["task_id"]]
-    assert listed["DATA"][0]["owner_string"] == "researcher"
+    assert listed["DATA"][0]["owner_string"] == "researcher@uni.example"
     doc = h.client.get(f"{em}/task/{sub['task_id']}").json
     assert doc["source_host_endpoint_id"] is None and doc["status"] == "SUCCEEDED"
     events = h.client.get(f"{em}/task/{sub['task_id']}/event_list").json

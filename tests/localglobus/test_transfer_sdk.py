@@ -112,6 +112,6 @@ def test_endpoint_search_paginator_and_documents(transfer_live, researcher):
     doc = researcher.get_endpoint(shared)
     assert doc["entity_type"] == "GCSv5_guest_collection"
     assert doc["host_endpoint_id"] == transfer_live.collections["Lab Storage"]
-    assert doc["owner_string"] == "admin" and doc["my_effective_roles"] == []
+    assert doc["owner_string"] == "admin@uni.example" and doc["my_effective_roles"] == []
     listed = researcher.operation_ls(shared, path="/")
     assert {"notes.md", "results"} <= {e["name"] for e in listed}

@@ -82,7 +82,7 @@ def stat(endpoint_id):
     vpath = vpath_of(request.args.get("path"))
     with get_state().db.session() as session:
         coll = load_collection(session, endpoint_id)
-        policy.check_path(session, who, coll, vpath)
+        policy.check_path(session, who, coll, vpath, operation="stat")
         record_use(session, who.identity_id, coll.id)
     target = disk_path(coll, vpath, entry=True)
     if not os.path.lexists(target):
@@ -101,7 +101,13 @@ def mkdir(endpoint_id):
     with get_state().db.session() as session:
         coll = load_collection(session, endpoint_id)
         policy.check_path(
-            session, who, coll, vpath, write=True, code="ExternalError.MkdirFailed.PermissionDenied"
+            session,
+            who,
+            coll,
+            vpath,
+            write=True,
+            code="ExternalError.MkdirFailed.PermissionDenied",
+            operation="mkdir",
         )
         record_use(session, who.identity_id, coll.id)
     target = disk_path(coll, vpath, entry=True)
@@ -135,7 +141,7 @@ def rename(endpoint_id):
     with get_state().db.session() as session:
         coll = load_collection(session, endpoint_id)
         for vpath in (old, new):
-            policy.check_path(session, who, coll, vpath, write=True)
+            policy.check_path(session, who, coll, vpath, write=True, operation="rename")
         record_use(session, who.identity_id, coll.id)
     source = disk_path(coll, old, entry=True)
     target = disk_path(coll, new, entry=True)
@@ -165,7 +171,9 @@ def symlink(endpoint_id):
     target = vpath_of(doc.get("symlink_target"), default="")
     with get_state().db.session() as session:
         coll = load_collection(session, endpoint_id)
-        policy.check_path(session, who, coll, vpath, write=True)
+        policy.check_path(session, who, coll, vpath, write=True, operation="symlink")
+        # A link is a way to read its target: making one needs read access there.
+        policy.check_path(session, who, coll, target, operation="symlink")
     link = disk_path(coll, vpath, entry=True)
     pointee = disk_path(coll, target, entry=True)
     if os.path.lexists(link):

@@ -195,10 +195,8 @@ def transfer_task(session: Session, who, doc: dict) -> tuple[Task, bool]:
     label, deadline = _label(doc), _deadline(doc)
     policy.require_consent(who, src, dst)
     for item in items:
-        policy.check_path(session, who, src, item["source_path"], code="PermissionDenied")
-        policy.check_path(
-            session, who, dst, item["destination_path"], write=True, code="PermissionDenied"
-        )
+        policy.check_submission(session, who, src, item["source_path"])
+        policy.check_submission(session, who, dst, item["destination_path"], write=True)
     recursive = sum(1 for i in items if i["recursive"])
     task = Task(
         submission_id=submission_id,
@@ -240,7 +238,7 @@ def delete_task(session: Session, who, doc: dict) -> tuple[Task, bool]:
     for item in items:
         if item["path"] == "/":
             raise bad_request("Cannot delete the collection root")
-        policy.check_path(session, who, coll, item["path"], write=True, code="PermissionDenied")
+        policy.check_submission(session, who, coll, item["path"], write=True)
     task = Task(
         submission_id=submission_id,
         type="DELETE",

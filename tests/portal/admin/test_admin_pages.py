@@ -40,7 +40,7 @@ def audit_rows(app) -> list[AuditEntry]:
 def test_rules_show_people_by_name_and_implicit_rows_as_not_editable(admin_client, world):
     html = page(admin_client.get(f"/admin/{world.shared_id}/rules"))
     rows = html.select("table.access-rules tr.rule")
-    researcher = [r for r in rows if "Rosalind Researcher (researcher)" in r.get_text()]
+    researcher = [r for r in rows if "Rosalind Researcher (researcher@uni.example)" in r.get_text()]
     assert researcher, "the demo rule for researcher is listed by name"
     assert researcher[0].select_one("code.path").get_text() == "/"
     for row in html.select("tr.rule.implicit"):
@@ -54,7 +54,7 @@ def test_share_a_folder_change_it_and_delete_it_each_step_audited(app, admin_cli
         admin_client,
         base,
         principal_type="identity",
-        principal="adm-bystander",
+        principal="adm-bystander@uni.example",
         path="/pages-share/",
         permissions="r",
     )
@@ -74,7 +74,10 @@ def test_share_a_folder_change_it_and_delete_it_each_step_audited(app, admin_cli
         "rule.update",
         "rule.delete",
     ]
-    assert all(e.result == "ok" and e.actor_username == "admin" for e in (added, changed, deleted))
+    assert all(
+        e.result == "ok" and e.actor_username == "admin@uni.example"
+        for e in (added, changed, deleted)
+    )
     assert added.before is None and added.after["path"] == "/pages-share/"
     assert changed.before["permissions"] == "r" and changed.after["permissions"] == "rw"
     assert deleted.before["id"] == rule_id and deleted.after is None
@@ -148,7 +151,7 @@ def test_bad_rule_paths_are_refused_before_any_call_to_globus(admin_client, worl
         admin_client,
         f"/admin/{world.shared_id}/rules",
         principal_type="identity",
-        principal="adm-bystander",
+        principal="adm-bystander@uni.example",
         path=path,
         permissions="r",
     )
@@ -209,7 +212,7 @@ def test_grant_and_revoke_a_role_by_username(app, admin_client, world):
         admin_client,
         url,
         principal_type="identity",
-        principal="adm-bystander",
+        principal="adm-bystander@uni.example",
         role="activity_manager",
     )
     assert response.status_code == 302
@@ -266,7 +269,7 @@ def test_activity_filters_by_owner_and_refuses_unknown_owners(client, localglobu
     world.researcher_task()
     sign_in(client, localglobus, "admin")
     url = f"/admin/{world.shared_id}/activity"
-    html = page(client.get(url + "?owner=researcher"))
+    html = page(client.get(url + "?owner=researcher@uni.example"))
     owners = {cell.get_text(strip=True) for cell in html.select("tr.task .owner")}
     assert owners and all("researcher" in o for o in owners)
     response = client.get(url + "?owner=nobody-at-all")
@@ -313,7 +316,7 @@ def operator_client(make_app, localglobus):
         FERRY_GLOBUS_TRANSFER_URL=localglobus.base_url,
         FERRY_GLOBUS_CLIENT_ID=portal["client_id"],
         FERRY_GLOBUS_CLIENT_SECRET=portal["client_secret"],
-        FERRY_ADMINS=["adm-norole"],
+        FERRY_ADMINS=["adm-norole@uni.example"],
     )
     with app.app_context():
         for i, collection_id in enumerate(("c-one", "c-two")):

@@ -82,7 +82,7 @@ def routes(world, rule_id: str, role_id: str, task_id: str, persona: str):
             f"{c}/rules",
             {
                 "principal_type": "identity",
-                "principal": "adm-bystander",
+                "principal": "adm-bystander@uni.example",
                 "path": folder,
                 "permissions": "r",
             },
@@ -93,7 +93,11 @@ def routes(world, rule_id: str, role_id: str, task_id: str, persona: str):
             "grant_role",
             "POST",
             f"{c}/roles",
-            {"principal_type": "identity", "principal": "adm-bystander", "role": "administrator"},
+            {
+                "principal_type": "identity",
+                "principal": "adm-bystander@uni.example",
+                "role": "administrator",
+            },
         ),
         ("revoke_role", "POST", f"{c}/roles/{role_id}/delete", {}),
         ("cancel_task", "POST", f"{c}/activity/{task_id}/cancel", {"message": "matrix"}),

@@ -258,6 +258,8 @@ def test_someone_elses_task_is_not_found(app, client, demo_collections, localglo
 def test_recent_tasks_for_the_home_page(app, client, demo_collections):
     task_id, _ = submit(client, demo_collections)
     with app.app_context():
-        user_id = db.session.scalars(select(User.id).where(User.username == "researcher")).one()
+        user_id = db.session.scalars(
+            select(User.id).where(User.username == "researcher@uni.example")
+        ).one()
         recent = tasks_service.recent_tasks(user_id, limit=3)
     assert recent[0].task_id == task_id and len(recent) <= 3

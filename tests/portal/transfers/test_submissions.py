@@ -225,7 +225,9 @@ def test_submit_delete_is_write_ahead_and_idempotent(app, client, demo_collectio
     (lab.root / folder / "inner").mkdir(parents=True)
     (lab.root / folder / "inner" / "a.txt").write_text("a\n")
     with app.app_context():
-        user_id = db.session.scalars(select(User.id).where(User.username == "researcher")).one()
+        user_id = db.session.scalars(
+            select(User.id).where(User.username == "researcher@uni.example")
+        ).one()
         submission_id = service.new_submission_id(user_id)
         first = service.submit_delete(
             user_id, lab.id, [f"/{folder}/"], True, label=label, submission_id=submission_id
@@ -249,7 +251,9 @@ def test_submit_delete_refuses_bad_paths_before_globus(app, client, demo_collect
     from app.transfers import service
 
     with app.app_context():
-        user_id = db.session.scalars(select(User.id).where(User.username == "researcher")).one()
+        user_id = db.session.scalars(
+            select(User.id).where(User.username == "researcher@uni.example")
+        ).one()
         with pytest.raises(BadInput):
             service.submit_delete(
                 user_id, demo_collections["Lab Storage"].id, [path], False, submission_id=None

@@ -247,7 +247,9 @@ def test_pending_transfer_resumes_with_the_same_submission_id_after_consent(
     with app.app_context():
         from app.transfers import service
 
-        user_id = db.session.scalars(select(User.id).where(User.username == username)).one()
+        user_id = db.session.scalars(
+            select(User.id).where(User.username == f"{username}@uni.example")
+        ).one()
         submission_id = service.new_submission_id(user_id)
     csrf = csrf_token(client)
     target = scratch("consented")
@@ -309,7 +311,9 @@ def test_resume_of_someone_elses_submission_is_not_found(
     with app.app_context():
         from app.transfers import service
 
-        admin_id = db.session.scalars(select(User.id).where(User.username == "admin")).one()
+        admin_id = db.session.scalars(
+            select(User.id).where(User.username == "admin@uni.example")
+        ).one()
         submission_id = str(uuid.uuid4())
         items = [service.TransferItem("/data/raw/", f"/{scratch('theirs')}/", recursive=True)]
         document = service.transfer_document(
@@ -368,7 +372,9 @@ def test_each_pane_chooses_a_collection_by_search_or_bookmark(app, client, demo_
 
     name = unique("bm")
     with app.app_context():
-        user_id = db.session.scalars(select(User.id).where(User.username == "researcher")).one()
+        user_id = db.session.scalars(
+            select(User.id).where(User.username == "researcher@uni.example")
+        ).one()
         globus_collections.create_bookmark(user_id, collection_id=lab.id, path="/data/", name=name)
     soup = page(client.get(f"/transfers/?dst={archive.id}&dst_path=/"))
     for side in ("src", "dst"):

@@ -1,0 +1,131 @@
+"""Who may use a GCSv5 mapped collection, as which local account, and on which paths.
+
+GCSv5 decides at login, for every operation and every task: the identity set must hold
+an identity of one of the storage gateway's allowed domains that maps to a valid local
+account (docs/globus-api.md B.15). A refusal reaches the client as the LOGIN_DENIED
+text of the data channel, wrapped in Transfer's `ExternalError.<Op>.LoginFailed`,
+exactly as real collections answer; path restrictions then narrow what that account
+may do, most specific path first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from localglobus.auth.tokens import LinkedIdentity
+from localglobus.errors import TransferAPIError
+from localglobus.transfer.models import Collection, StorageGateway
+from localglobus.transfer.paths import as_dir
+
+NOT_FROM_ALLOWED_DOMAIN = "None of your identities are from domains allowed by resource policies"
+INVALID_USER = (
+    "Identity set contains an identity from an allowed domain, but it does not map to a "
+    "valid username for this connector"
+)
+
+# Transfer's error code for a login refused during each synchronous operation.
+_OPERATION_CODES = {
+    "ls": "ExternalError.DirListingFailed.LoginFailed",
+    "stat": "ExternalError.DirListingFailed.LoginFailed",
+    "mkdir": "ExternalError.MkdirFailed.LoginFailed",
+    "rename": "ExternalError.RenameFailed.LoginFailed",
+    "symlink": "ExternalError.SymlinkFailed.LoginFailed",
+    "delete": "ExternalError.DeleteFailed.LoginFailed",
+    "transfer": "ExternalError.TransferFailed.LoginFailed",
+}
+
+
+class LoginDenied(Exception):
+    """The gateway refuses the identity set: GCS's message and its `detail` document."""
+
+    def __init__(self, message: str, detail: dict):
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def gridftp_text(self) -> str:
+        """The 530 reply of the data channel, with the CRLFs escaped as Globus shows them."""
+        result = {
+            "DATA_TYPE": "result#1.1.0",
+            "code": "permission_denied",
+            "detail": self.detail,
+            "has_next_page": False,
+            "http_response_code": 403,
+            "message": self.message,
+        }
+        lines = [
+            "530-Login incorrect. : Mapping collection to specified ID failed.",
+            "530-GlobusError: v=1 c=LOGIN_DENIED",
+            f"530-GridFTP-Message: {self.message}",
+            f"530-GridFTP-JSON-Result: {json.dumps(result)}",
+            "530 End.",
+        ]
+        return "\\r\\n".join(lines) + "\\r\\n"
+
+
+def domain_of(username: str) -> str:
+    return username.rpartition("@")[2].lower() if "@" in username else ""
+
+
+def domain_allowed(domain: str, allowed: Iterable[str]) -> bool:
+    """GCS allowed_domains take exact domains and `*.example.org` for subdomains."""
+    for pattern in (d.lower() for d in allowed):
+        if pattern == domain or (pattern.startswith("*.") and domain.endswith(pattern[1:])):
+            return True
+    return False
+
+
+def local_account(gateway: StorageGateway, identity_set: Sequence[LinkedIdentity]) -> str:
+    """The local account the identity set maps to on `gateway`, or LoginDenied."""
+    allowed = gateway.allowed_domains or []
+    candidates = [i for i in identity_set if domain_allowed(domain_of(i.username), allowed)]
+    if not candidates:
+        raise LoginDenied(
+            NOT_FROM_ALLOWED_DOMAIN,
+            {"DATA_TYPE": "not_from_allowed_domain#1.0.0", "allowed_domains": list(allowed)},
+        )
+    explicit = {k.lower(): v for k, v in (gateway.mappings or {}).items()}
+    tried: list[str] = []
+    for identity in candidates:
+        account = explicit.get(identity.username.lower())
+        if account is None and gateway.default_mapping:
+            account = identity.username.rpartition("@")[0]
+        if not account:
+            continue
+        tried.append(account)
+        if _account_valid(gateway, account):
+            return account
+    raise LoginDenied(INVALID_USER, {"DATA_TYPE": "invalid_user#1.0.0", "usernames": tried})
+
+
+def _account_valid(gateway: StorageGateway, account: str) -> bool:
+    if gateway.accounts is not None and account not in gateway.accounts:
+        return False
+    if gateway.users_allow and account not in gateway.users_allow:
+        return False
+    return account not in (gateway.users_deny or [])
+
+
+def restricted_permissions(restrict: dict | None, vpath: str) -> str:
+    """ "rw", "r" or "" that a path_restrictions document leaves on `vpath`: the most
+    specific listed path covering it decides; a path no entry covers is not reachable."""
+    if not restrict:
+        return "rw"
+    best, best_len = "", -1
+    # "none" first: a path listed under two keys keeps the first, the refusal.
+    for key, perms in (("none", ""), ("read", "r"), ("read_write", "rw")):
+        for rule in restrict.get(key) or []:
+            rule_dir = as_dir(rule)
+            if (rule_dir == "/" or as_dir(vpath).startswith(rule_dir)) and len(rule_dir) > best_len:
+                best, best_len = perms, len(rule_dir)
+    return best
+
+
+def login_failed(coll: Collection, operation: str, denied: LoginDenied, server: str) -> Exception:
+    """The error Transfer answers when the collection refuses the login (502)."""
+    message = (
+        f"Command Failed: Error (login)\nEndpoint: {coll.display_name} ({coll.id})\n"
+        f"Server: {server}\nMessage: Login Failed\n---\nDetails: {denied.gridftp_text()}\n"
+    )
+    return TransferAPIError(502, _OPERATION_CODES[operation], message)
