@@ -109,7 +109,7 @@ def test_admin_shares_cancels_revokes_and_the_audit_log_shows_it(
     admin.click("table.admin-collections a:text('Shared Results')")
     admin.click("nav.admin-tabs a:text('Access rules')")
     admin.click("a:text('Add a rule')")
-    admin.fill("#principal", "researcher")
+    admin.fill("#principal", "researcher@uni.example")
     admin.click(f"li.folder a.pick[data-pick-path='/{SHARED_FOLDER}/']")
     assert admin.input_value("#path") == f"/{SHARED_FOLDER}/"
     admin.check("input[name=permissions][value=r]")
@@ -149,7 +149,7 @@ def test_admin_shares_cancels_revokes_and_the_audit_log_shows_it(
 
     # Admin grants researcher a role, then revokes it.
     admin.goto(f"{portal}{shared}/roles")
-    admin.fill("#principal", "researcher")
+    admin.fill("#principal", "researcher@uni.example")
     admin.select_option("#role", "activity_monitor")
     admin.click("button:text('Grant')")
     granted = admin.locator("tr.role", has_text="Rosalind Researcher")

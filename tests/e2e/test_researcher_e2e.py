@@ -83,7 +83,12 @@ def test_researcher_finds_browses_transfers_and_deletes(researcher, e2e_portal, 
     expect(results.locator("th")).to_have_text(["Lab Storage", "Shared Results"])
     row = results.filter(has=page.get_by_role("rowheader", name="Lab Storage", exact=True))
     expect(row.locator("td")).to_have_text(
-        ["admin", "Mapped collection", "Demo mapped collection: Lab Storage", "Browse Lab Storage"]
+        [
+            "admin@uni.example",
+            "Mapped collection",
+            "Demo mapped collection: Lab Storage",
+            "Browse Lab Storage",
+        ]
     )
 
     # Browse it: Globus wants consent for its data first, once; then the file manager.
