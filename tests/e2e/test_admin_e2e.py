@@ -114,7 +114,7 @@ def test_admin_shares_cancels_revokes_and_the_audit_log_shows_it(
     assert admin.input_value("#path") == f"/{SHARED_FOLDER}/"
     admin.check("input[name=permissions][value=r]")
     admin.click("button:text('Add the rule')")
-    row = admin.locator("tr.rule", has_text="Rosalind Researcher (researcher)")
+    row = admin.locator("tr.rule", has_text="Rosalind Researcher (researcher@uni.example)")
     assert row.locator("code.path").inner_text() == f"/{SHARED_FOLDER}/"
 
     # researcher sees the shared folder.
