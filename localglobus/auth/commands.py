@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from localglobus.auth.clients import create_client, new_secret
 from localglobus.auth.identities import (
-    IDP_NAMES,
     find_by_username,
     hash_secret,
     primary_identity,
+    provider_name,
     qualify,
     verify_secret,
 )
@@ -133,7 +133,7 @@ def add_user(
 def _organization(username: str) -> str:
     """The organization Globus shows for an identity: its provider's name here."""
     domain = username.rpartition("@")[2].lower()
-    return IDP_NAMES.get(domain, domain or "localglobus")
+    return provider_name(domain) if domain else "localglobus"
 
 
 def _user_list(args, settings: Settings) -> int:

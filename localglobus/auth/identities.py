@@ -77,7 +77,12 @@ def identity_provider(identity: Identity) -> tuple[str, str]:
         return CLIENTS_IDP_ID, CLIENTS_IDP_NAME
     domain = identity.username.rpartition("@")[2].lower() or DEMO_DOMAIN
     idp_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"localglobus:identity-provider:{domain}"))
-    return idp_id, IDP_NAMES.get(domain, domain)
+    return idp_id, provider_name(domain)
+
+
+def provider_name(domain: str) -> str:
+    """The display name of a domain's identity provider (also an identity's organization)."""
+    return IDP_NAMES.get(domain, domain)
 
 
 def identity_provider_id(identity: Identity) -> str:

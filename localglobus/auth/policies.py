@@ -38,11 +38,12 @@ def domain_allowed(policy: AuthPolicy, domain: str) -> bool:
     domain = domain.lower()
     include = [d.lower() for d in policy.domain_constraints_include or []]
     exclude = [d.lower() for d in policy.domain_constraints_exclude or []]
-    return (not include or _matches(domain, include)) and not _matches(domain, exclude)
+    return (not include or domain_matches(domain, include)) and not domain_matches(domain, exclude)
 
 
-def _matches(domain: str, patterns: Iterable[str]) -> bool:
-    # Globus domain constraints accept `*.example.org` for every subdomain.
+def domain_matches(domain: str, patterns: Iterable[str]) -> bool:
+    """Whether `domain` is one of `patterns` (lower case); Globus domain constraints and
+    GCSv5 allowed domains both accept `*.example.org` for every subdomain."""
     for pattern in patterns:
         if pattern == domain or (pattern.startswith("*.") and domain.endswith(pattern[1:])):
             return True

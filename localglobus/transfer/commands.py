@@ -7,7 +7,7 @@ import os
 import random
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -379,45 +379,49 @@ def update_gateway(
 
 
 def _gateway_update(args, settings: Settings) -> int:
-    try:
-        with _open(settings) as db, db.session() as session:
-            gateway = session.get_one(StorageGateway, _gateway_id(session, args.gateway))
-            update_gateway(
-                session,
-                gateway,
-                add_domains=args.add_domain,
-                remove_domains=args.remove_domain,
-                mappings=_parse_mappings(args.mappings),
-                unmap=args.unmap,
-                deny=args.deny_user,
-                undeny=args.undeny_user,
-            )
-            print(f"{gateway.id}\t{','.join(gateway.allowed_domains)}")
-    except (CollectionError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    def update(session: Session) -> str:
+        gateway = session.get_one(StorageGateway, _gateway_id(session, args.gateway))
+        update_gateway(
+            session,
+            gateway,
+            add_domains=args.add_domain,
+            remove_domains=args.remove_domain,
+            mappings=_parse_mappings(args.mappings),
+            unmap=args.unmap,
+            deny=args.deny_user,
+            undeny=args.undeny_user,
+        )
+        return f"{gateway.id}\t{','.join(gateway.allowed_domains)}"
+
+    return _run(settings, update)
 
 
 def _gateway_add(args, settings: Settings) -> int:
+    def add(session: Session) -> str:
+        return create_gateway(
+            session,
+            args.name,
+            args.domains,
+            mappings=_parse_mappings(args.mappings),
+            default_mapping=not args.no_default_mapping,
+            accounts=args.accounts,
+            users_allow=args.users_allow,
+            users_deny=args.users_deny,
+            high_assurance=args.high_assurance,
+            authentication_timeout_mins=args.authentication_timeout_mins,
+            require_mfa=args.require_mfa,
+            gateway_id=args.id,
+        ).id
+
+    return _run(settings, add)
+
+
+def _run(settings: Settings, action: Callable[[Session], str]) -> int:
+    """One command's change in one transaction: print what it made, or why it could not
+    (exit 2, nothing changed)."""
     try:
-        mappings = _parse_mappings(args.mappings)
         with _open(settings) as db, db.session() as session:
-            gateway = create_gateway(
-                session,
-                args.name,
-                args.domains,
-                mappings=mappings,
-                default_mapping=not args.no_default_mapping,
-                accounts=args.accounts,
-                users_allow=args.users_allow,
-                users_deny=args.users_deny,
-                high_assurance=args.high_assurance,
-                authentication_timeout_mins=args.authentication_timeout_mins,
-                require_mfa=args.require_mfa,
-                gateway_id=args.id,
-            )
-            print(gateway.id)
+            print(action(session))
     except (CollectionError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -432,29 +436,25 @@ def _gateway_list(args, settings: Settings) -> int:
 
 
 def _add(args, settings: Settings) -> int:
-    try:
-        with _open(settings) as db, db.session() as session:
-            coll = create_collection(
-                session,
-                args.name,
-                root=args.root,
-                kind=args.type,
-                owner_id=_owner_id(session, args.owner),
-                host_id=args.host,
-                host_path=args.host_path,
-                collection_id=args.id,
-                high_assurance=args.high_assurance,
-                description=args.description,
-                gateway_id=_gateway_id(session, args.gateway),
-                restrict_paths=_restrictions(args, "restrict"),
-                sharing_restrict_paths=_restrictions(args, "sharing"),
-                allow_guest_collections=not args.no_guest_collections,
-            )
-            print(coll.id)
-    except (CollectionError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    def add(session: Session) -> str:
+        return create_collection(
+            session,
+            args.name,
+            root=args.root,
+            kind=args.type,
+            owner_id=_owner_id(session, args.owner),
+            host_id=args.host,
+            host_path=args.host_path,
+            collection_id=args.id,
+            high_assurance=args.high_assurance,
+            description=args.description,
+            gateway_id=_gateway_id(session, args.gateway),
+            restrict_paths=_restrictions(args, "restrict"),
+            sharing_restrict_paths=_restrictions(args, "sharing"),
+            allow_guest_collections=not args.no_guest_collections,
+        ).id
+
+    return _run(settings, add)
 
 
 def _list(args, settings: Settings) -> int:

@@ -11,8 +11,9 @@ may do, most specific path first.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
+from localglobus.auth.policies import domain_matches
 from localglobus.auth.tokens import LinkedIdentity
 from localglobus.errors import TransferAPIError
 from localglobus.transfer.models import Collection, StorageGateway
@@ -64,22 +65,11 @@ class LoginDenied(Exception):
         return "\\r\\n".join(lines) + "\\r\\n"
 
 
-def domain_of(username: str) -> str:
-    return username.rpartition("@")[2].lower() if "@" in username else ""
-
-
-def domain_allowed(domain: str, allowed: Iterable[str]) -> bool:
-    """GCS allowed_domains take exact domains and `*.example.org` for subdomains."""
-    for pattern in (d.lower() for d in allowed):
-        if pattern == domain or (pattern.startswith("*.") and domain.endswith(pattern[1:])):
-            return True
-    return False
-
-
 def local_account(gateway: StorageGateway, identity_set: Sequence[LinkedIdentity]) -> str:
     """The local account the identity set maps to on `gateway`, or LoginDenied."""
     allowed = gateway.allowed_domains or []
-    candidates = [i for i in identity_set if domain_allowed(domain_of(i.username), allowed)]
+    patterns = [d.lower() for d in allowed]
+    candidates = [i for i in identity_set if domain_matches(i.domain, patterns)]
     if not candidates:
         raise LoginDenied(
             NOT_FROM_ALLOWED_DOMAIN,
