@@ -20,6 +20,9 @@ class Settings:
     token_lifetime: int = 172800
     # How many tasks of one user run at once; the rest wait (ACTIVE, nice_status "Queued").
     tasks_per_user: int = 3
+    # How long a task waits before trying again a collection that refused it (a fault);
+    # Globus backs off for minutes, demos and tests want seconds.
+    fault_retry_seconds: float = 10.0
 
     def __post_init__(self):
         object.__setattr__(self, "home", Path(self.home).absolute())
@@ -52,6 +55,7 @@ class Settings:
             "port": int(os.environ.get("LOCALGLOBUS_PORT", "8765")),
             "demo_password": os.environ.get("LOCALGLOBUS_DEMO_PASSWORD") or None,
             "token_lifetime": int(os.environ.get("LOCALGLOBUS_TOKEN_LIFETIME", "172800")),
+            "fault_retry_seconds": float(os.environ.get("LOCALGLOBUS_FAULT_RETRY_SECONDS", "10")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["home"] = Path(values["home"]).absolute()

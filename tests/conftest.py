@@ -73,6 +73,19 @@ class LocalGlobus:
             timeout=120,
         )
 
+    def map_client(self, client_id: str, account: str = "researcher") -> None:
+        """Let a client identity log in to the demo gateway's collections as `account`: as
+        on GCSv5, the storage gateway must allow clients.auth.globus.org and map it."""
+        self.cli(
+            "storage-gateway",
+            "update",
+            "localglobus POSIX gateway",
+            "--add-domain",
+            "clients.auth.globus.org",
+            "--map",
+            f"{client_id}@clients.auth.globus.org={account}",
+        )
+
     def start(self) -> None:
         log = open(self.home / "server.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(

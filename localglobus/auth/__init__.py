@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:  # the engine reads identities from here and must not load Flask
+    from flask import Flask
 
 
 def register(app: Flask) -> None:

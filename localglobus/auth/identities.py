@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -203,3 +205,41 @@ def _split(values: Iterable[str] | str | None) -> list[str]:
     if isinstance(values, str):
         values = values.split(",")
     return [value.strip() for value in values if value and value.strip()]
+
+
+@dataclass(frozen=True)
+class LinkedIdentity:
+    """One member of an identity set: `username` is `name@domain`, as on Globus."""
+
+    id: str
+    username: str
+    identity_provider: str
+
+    @property
+    def domain(self) -> str:
+        return self.username.rpartition("@")[2].lower()
+
+
+@dataclass(frozen=True)
+class SessionAuthentication:
+    """One identity's sign-in within an Auth session (introspection's session_info)."""
+
+    identity_id: str
+    auth_time: datetime
+    identity_provider: str
+    mfa: bool = False
+
+
+def identity_set_of(
+    session: Session, identity: Identity | str | None
+) -> tuple[LinkedIdentity, ...]:
+    """The identity set of an identity (row or id), its own identity first: what a token
+    of it carries, and what GCSv5 maps when a task of it runs or a guest of it is used."""
+    if isinstance(identity, str):
+        identity = session.get(Identity, identity)
+    if identity is None:
+        return ()
+    return tuple(
+        LinkedIdentity(i.id, i.username, identity_provider_id(i))
+        for i in identity_set(session, identity)
+    )

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from localglobus.auth.tokens import LinkedIdentity, SessionAuthentication
+from localglobus.auth.identities import LinkedIdentity, SessionAuthentication
 from localglobus.db import as_utc, utcnow
 from localglobus.models import AuthPolicy
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import request
 from sqlalchemy import select
@@ -27,7 +27,11 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
 from localglobus.auth import scopes as scope_syntax
-from localglobus.auth.identities import identity_provider_id, identity_set
+from localglobus.auth.identities import (
+    LinkedIdentity,
+    SessionAuthentication,
+    identity_set_of,
+)
 from localglobus.config import Settings
 from localglobus.db import as_utc, new_id, utcnow
 from localglobus.errors import AuthAPIError, TransferAPIError
@@ -41,29 +45,6 @@ TRANSFER_SCOPE = "urn:globus:auth:scope:transfer.api.globus.org:all"
 def data_access_scope(collection_id: str) -> str:
     """The dependent scope a GCSv5 mapped collection requires (docs/globus-api.md A.9)."""
     return f"https://auth.globus.org/scopes/{collection_id}/data_access"
-
-
-@dataclass(frozen=True)
-class LinkedIdentity:
-    """One member of an identity set: `username` is `name@domain`, as on Globus."""
-
-    id: str
-    username: str
-    identity_provider: str
-
-    @property
-    def domain(self) -> str:
-        return self.username.rpartition("@")[2].lower()
-
-
-@dataclass(frozen=True)
-class SessionAuthentication:
-    """One identity's sign-in within an Auth session (introspection's session_info)."""
-
-    identity_id: str
-    auth_time: datetime
-    identity_provider: str
-    mfa: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,21 +90,6 @@ def authenticate(resource_server: str = TRANSFER_RS) -> Caller:
             consents=frozenset(consented_scopes(session, identity.id, token.client_id)),
             identity_set=identity_set_of(session, identity),
         )
-
-
-def identity_set_of(
-    session: Session, identity: Identity | str | None
-) -> tuple[LinkedIdentity, ...]:
-    """The identity set of an identity (row or id), its own identity first: what a token
-    of it carries, and what GCSv5 maps when a task of it runs or a guest of it is used."""
-    if isinstance(identity, str):
-        identity = session.get(Identity, identity)
-    if identity is None:
-        return ()
-    return tuple(
-        LinkedIdentity(i.id, i.username, identity_provider_id(i))
-        for i in identity_set(session, identity)
-    )
 
 
 def _unauthenticated(resource_server: str, message: str) -> Exception:

@@ -14,12 +14,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from localglobus.auth.identities import DEMO_DOMAIN, find_by_username, qualify
-from localglobus.auth.tokens import identity_set_of
+from localglobus.auth.identities import DEMO_DOMAIN, find_by_username, identity_set_of, qualify
 from localglobus.config import Settings
 from localglobus.db import Database
 from localglobus.models import Identity
-from localglobus.transfer import gateways, policy
+from localglobus.transfer import gateways
 from localglobus.transfer.models import (
     GUEST,
     MAPPED,
@@ -314,7 +313,7 @@ def _check_guest_allowed(session: Session, host: Collection, host_path: str, own
         return
     owner = session.get(Identity, owner_id)
     try:
-        policy.mapped_account(session, host, identity_set_of(session, owner))
+        gateways.mapped_account(session, host, identity_set_of(session, owner))
     except gateways.LoginDenied as denied:
         who = owner.username if owner else owner_id
         raise CollectionError(f"{who} cannot log in to {host.display_name}: {denied}") from None

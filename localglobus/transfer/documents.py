@@ -13,6 +13,19 @@ from localglobus.transfer import policy
 from localglobus.transfer.models import Collection, Task
 from localglobus.transfer.times import iso
 
+# The short words Globus puts beside a task's nice_status ("Queued" is recorded; the
+# others follow the Globus web app's wording, not a recorded document).
+NICE_STATUS_SHORT = {
+    "OK": "OK",
+    "Queued": "Queued",
+    "PERMISSION_DENIED": "Permission denied",
+    "CONNECT_FAILED": "Connection failed",
+    "ENDPOINT_ERROR": "Endpoint error",
+    "QUOTA_EXCEEDED": "Quota exceeded",
+    "SERVICE_UNAVAILABLE": "Service unavailable",
+    "GC_PAUSED": "Paused",
+}
+
 
 def identity_name(session: Session, identity_id: str | None) -> str | None:
     """The `owner_string` of an identity: its username, or `<id>@clients.auth.globus.org`
@@ -215,7 +228,9 @@ def task_doc(session: Session, task: Task, live: dict | None = None, manager: bo
         "status": task.status,
         "is_ok": (task.nice_status in ("OK", "Queued")) if active else None,
         "nice_status": task.nice_status if active else None,
-        "nice_status_short_description": task.nice_status if active else None,
+        "nice_status_short_description": (
+            NICE_STATUS_SHORT.get(task.nice_status or "", task.nice_status) if active else None
+        ),
         "nice_status_details": None,
         "nice_status_expires_in": -1 if active else None,
         "fatal_error": task.fatal_error,

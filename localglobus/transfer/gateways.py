@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from sqlalchemy.orm import Session
+
+from localglobus.auth.identities import LinkedIdentity, identity_set_of
 from localglobus.auth.policies import domain_matches
-from localglobus.auth.tokens import LinkedIdentity
-from localglobus.errors import TransferAPIError
 from localglobus.transfer.models import Collection, StorageGateway
 from localglobus.transfer.paths import as_dir
 
@@ -24,17 +25,6 @@ INVALID_USER = (
     "Identity set contains an identity from an allowed domain, but it does not map to a "
     "valid username for this connector"
 )
-
-# Transfer's error code for a login refused during each synchronous operation.
-_OPERATION_CODES = {
-    "ls": "ExternalError.DirListingFailed.LoginFailed",
-    "stat": "ExternalError.DirListingFailed.LoginFailed",
-    "mkdir": "ExternalError.MkdirFailed.LoginFailed",
-    "rename": "ExternalError.RenameFailed.LoginFailed",
-    "symlink": "ExternalError.SymlinkFailed.LoginFailed",
-    "delete": "ExternalError.DeleteFailed.LoginFailed",
-    "transfer": "ExternalError.TransferFailed.LoginFailed",
-}
 
 
 class LoginDenied(Exception):
@@ -112,10 +102,47 @@ def restricted_permissions(restrict: dict | None, vpath: str) -> str:
     return best
 
 
-def login_failed(coll: Collection, operation: str, denied: LoginDenied, server: str) -> Exception:
-    """The error Transfer answers when the collection refuses the login (502)."""
-    message = (
-        f"Command Failed: Error (login)\nEndpoint: {coll.display_name} ({coll.id})\n"
+def login_failed_text(coll: Collection, denied: LoginDenied, server: str) -> str:
+    """What Transfer says of a refused login, in an error message or a task's fault event."""
+    return (
+        f"Error (login)\nEndpoint: {coll.display_name} ({coll.id})\n"
         f"Server: {server}\nMessage: Login Failed\n---\nDetails: {denied.gridftp_text()}\n"
     )
-    return TransferAPIError(502, _OPERATION_CODES[operation], message)
+
+
+def mapped_account(
+    session: Session, coll: Collection, identity_set: Sequence[LinkedIdentity]
+) -> str:
+    """The local account the identity set uses on a mapped collection (LoginDenied)."""
+    gateway = session.get(StorageGateway, coll.gateway_id) if coll.gateway_id else None
+    if gateway is None:
+        # A mapped collection always has a gateway; one that lost it serves nobody.
+        raise LoginDenied(INVALID_USER, {"DATA_TYPE": "invalid_user#1.0.0", "usernames": []})
+    return local_account(gateway, identity_set)
+
+
+def login(session: Session, coll: Collection, identity_set: Sequence[LinkedIdentity]) -> None:
+    """Log in to the collection as GCSv5 does before any work (LoginDenied): a mapped one
+    through its gateway, a guest one as its owner on the host."""
+    if not coll.is_guest:
+        mapped_account(session, coll, identity_set)
+        return
+    host = session.get(Collection, coll.host_collection_id) if coll.host_collection_id else None
+    if host is None:
+        raise LoginDenied(INVALID_USER, {"DATA_TYPE": "invalid_user#1.0.0", "usernames": []})
+    login(session, host, identity_set_of(session, coll.owner_id))
+
+
+def task_login_refusal(session: Session, task) -> tuple[Collection, LoginDenied] | None:
+    """The first collection of a task that refuses its owner's login, and why (None: both
+    let the owner in). The engine asks before the task starts and while it runs."""
+    identity_set = identity_set_of(session, task.owner_id)
+    for coll_id in (task.source_id, task.destination_id):
+        coll = session.get(Collection, coll_id) if coll_id else None
+        if coll is None:
+            continue
+        try:
+            login(session, coll, identity_set)
+        except LoginDenied as denied:
+            return coll, denied
+    return None

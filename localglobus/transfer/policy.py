@@ -30,8 +30,20 @@ from localglobus.db import as_utc, utcnow
 from localglobus.errors import TransferAPIError
 from localglobus.transfer import gateways, paths
 from localglobus.transfer.gateways import LoginDenied
-from localglobus.transfer.models import MAPPED, AccessRule, Collection, Role, StorageGateway
+from localglobus.transfer.models import MAPPED, AccessRule, Collection, Role
 from localglobus.transfer.paths import covers
+
+# Transfer's error code for a login refused during each synchronous operation.
+_OPERATION_CODES = {
+    "ls": "ExternalError.DirListingFailed.LoginFailed",
+    "stat": "ExternalError.DirListingFailed.LoginFailed",
+    "mkdir": "ExternalError.MkdirFailed.LoginFailed",
+    "rename": "ExternalError.RenameFailed.LoginFailed",
+    "symlink": "ExternalError.SymlinkFailed.LoginFailed",
+    "delete": "ExternalError.DeleteFailed.LoginFailed",
+    "transfer": "ExternalError.TransferFailed.LoginFailed",
+}
+
 
 # Effective roles implied by a held role, in the order Globus lists them.
 _IMPLIED = {
@@ -120,26 +132,13 @@ def _intersect(a: str, b: str) -> str:
     return "rw" if a == b == "rw" else ("r" if "r" in a and "r" in b else "")
 
 
-def mapped_account(
-    session: Session, coll: Collection, identity_set: Sequence[LinkedIdentity]
-) -> str:
-    """The local account the identity set uses on a mapped collection (LoginDenied)."""
-    gateway = session.get(StorageGateway, coll.gateway_id) if coll.gateway_id else None
-    if gateway is None:
-        # A mapped collection always has a gateway; one that lost it serves nobody.
-        raise LoginDenied(
-            gateways.INVALID_USER, {"DATA_TYPE": "invalid_user#1.0.0", "usernames": []}
-        )
-    return gateways.local_account(gateway, identity_set)
-
-
 def path_permissions(
     session: Session, coll: Collection, identity_set: Sequence[LinkedIdentity], vpath: str
 ) -> str:
     """ "rw", "r" or "" for the identity set on `vpath` (consent is checked separately);
     LoginDenied when the collection's gateway refuses the identity set altogether."""
     if not coll.is_guest:
-        mapped_account(session, coll, identity_set)
+        gateways.mapped_account(session, coll, identity_set)
         return gateways.restricted_permissions(coll.restrict_paths, vpath)
     host = session.get(Collection, coll.host_collection_id) if coll.host_collection_id else None
     if host is None:
@@ -208,7 +207,7 @@ def check_path(
     try:
         perms = permissions(session, caller, coll, vpath)
     except LoginDenied as denied:
-        raise gateways.login_failed(coll, operation, denied, server_name()) from None
+        raise login_failed(coll, operation, denied, server_name()) from None
     if ("w" in perms) if write else ("r" in perms):
         return
     raise _denied(coll, vpath, write, code)
@@ -237,3 +236,9 @@ def _denied(coll: Collection, vpath: str, write: bool, code: str) -> TransferAPI
         f"Denied by endpoint, Error ({verb})\nEndpoint: {coll.display_name} "
         f"({coll.id})\nFile: {vpath}\nMessage: permission denied",
     )
+
+
+def login_failed(coll: Collection, operation: str, denied: LoginDenied, server: str) -> Exception:
+    """The error Transfer answers when the collection refuses the login (502)."""
+    message = "Command Failed: " + gateways.login_failed_text(coll, denied, server)
+    return TransferAPIError(502, _OPERATION_CODES[operation], message)

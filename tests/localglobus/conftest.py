@@ -155,7 +155,7 @@ def transfer_harness(transfer_template, tmp_path, monkeypatch) -> TransferHarnes
         )
         rows = conn.execute("SELECT display_name, id FROM transfer_collections").fetchall()
     conn.close()
-    settings = Settings(home=home, tasks_per_user=2)
+    settings = Settings(home=home, tasks_per_user=2, fault_retry_seconds=0.3)
     app = create_app(settings)
     harness = TransferHarness(app=app, home=home, collections=dict(rows), users=dict(USERS))
     monkeypatch.setattr(tokens, "authenticate", lambda resource_server=None: harness.caller)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from localglobus.auth.identities import LinkedIdentity, SessionAuthentication
 from localglobus.auth.policies import check, domain_allowed, policy_document
-from localglobus.auth.tokens import LinkedIdentity, SessionAuthentication
 from localglobus.db import Database, utcnow
 from localglobus.models import AuthPolicy
 

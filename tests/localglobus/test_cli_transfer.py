@@ -51,17 +51,7 @@ def client_cli(transfer_live, tmp_path_factory):
     made = json.loads(
         lg.cli("client", "add", "cli-tests", "--json").stdout.strip().splitlines()[-1]
     )
-    # As on GCSv5, a client identity logs in to a mapped collection only where the
-    # storage gateway allows its domain and maps it to an account.
-    lg.cli(
-        "storage-gateway",
-        "update",
-        "localglobus POSIX gateway",
-        "--add-domain",
-        "clients.auth.globus.org",
-        "--map",
-        f"{made['client_id']}@clients.auth.globus.org=researcher",
-    )
+    lg.map_client(made["client_id"])
     return CLI(lg, tmp_path_factory.mktemp("cli-home"), made), made
 
 

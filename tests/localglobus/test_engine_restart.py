@@ -63,6 +63,7 @@ def test_transfer_resumes_after_sigkill(tmp_path):
         digests = _make_source(root)
         made = lg.cli("client", "add", "restart", "--json").stdout.strip().splitlines()[-1]
         made = json.loads(made)
+        lg.map_client(made["client_id"])
         tc = _client(lg, lab, made)
         data = globus_sdk.TransferData(lab, lab, label="survivor", verify_checksum=True)
         data.add_item("/kill/", "/copy/", recursive=True)

@@ -245,3 +245,52 @@ def test_guest_collections_follow_the_host_rules(transfer_harness):
         session.rollback()
 
     _change(h, check)
+
+
+def test_a_task_to_a_collection_that_refuses_the_login_waits_with_a_fault(transfer_harness):
+    """Transfer accepts the task (it does not log in to accept it); the task then stays
+    ACTIVE with PERMISSION_DENIED faults, and runs once the gateway lets the owner in."""
+    from localglobus.transfer.commands import update_gateway
+    from tests.waiting import wait_until
+
+    h = transfer_harness.act_as("admin")  # admin@uni.example: Partner Cluster refuses her
+    (h.root("Lab Storage") / "for-partner.txt").write_text("results\n")
+    sub = h.submit(
+        "transfer",
+        {
+            "source_endpoint": h.collections["Lab Storage"],
+            "destination_endpoint": h.collections["Partner Cluster"],
+            "DATA": [
+                {
+                    "DATA_TYPE": "transfer_item",
+                    "source_path": "/for-partner.txt",
+                    "destination_path": "/from-uni.txt",
+                }
+            ],
+        },
+    )
+    task_url = f"/v0.10/task/{sub['task_id']}"
+
+    def faulted():
+        doc = h.client.get(task_url).json
+        return doc if doc["faults"] >= 2 else None
+
+    doc = wait_until(faulted, "the task to be refused twice")
+    assert doc["status"] == "ACTIVE" and doc["is_ok"] is False
+    assert doc["nice_status"] == "PERMISSION_DENIED"
+    assert doc["nice_status_short_description"] == "Permission denied"
+    events = h.client.get(f"{task_url}/event_list").json["DATA"]
+    refused = [e for e in events if e["code"] == "PERMISSION_DENIED"]
+    assert refused and all(e["is_error"] for e in refused)
+    assert "Error (login)\nEndpoint: Partner Cluster (" in refused[0]["details"]
+    assert not (h.root("Partner Cluster") / "from-uni.txt").exists()
+
+    _change(
+        h,
+        lambda s: update_gateway(
+            s, _gateway_of(s, h, "Partner Cluster"), add_domains=["uni.example"]
+        ),
+    )
+    done = h.wait(sub["task_id"])
+    assert done["status"] == "SUCCEEDED" and done["faults"] >= 2
+    assert (h.root("Partner Cluster") / "from-uni.txt").read_text() == "results\n"

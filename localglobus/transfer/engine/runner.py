@@ -15,12 +15,16 @@ from localglobus.db import as_utc, utcnow
 from localglobus.transfer.engine import expand
 from localglobus.transfer.engine.copier import CopyError, Stopped
 from localglobus.transfer.engine.work import Fatal, Worker
+from localglobus.transfer.gateways import login_failed_text, task_login_refusal
 from localglobus.transfer.models import Collection, Task, TaskEvent, TaskFile
 
 log = logging.getLogger("localglobus.transfer")
 FLUSH_SECONDS = 0.5
 FLUSH_ROWS = 2000
 PAGE = 2000
+# How often a running task logs in again: a gateway rule changed (an account denied, a
+# domain removed) stops it within about this long, as a new GridFTP session would.
+LOGIN_CHECK_SECONDS = 1.0
 _SUBTASK_FIELDS = ("succeeded", "failed", "canceled", "expired", "skipped_errors")
 _ROW_COLUMNS = (
     TaskFile.id,
@@ -56,6 +60,8 @@ class Runner:
         self.owner_id = owner_id  # empty for a runner that only ends an idle task
         self.resumed = False
         self.worker: Worker | None = None
+        self.last_login = 0.0
+        self.refused = False  # the last login was refused: nice_status PERMISSION_DENIED
 
     # -- what the HTTP side reads -------------------------------------------------------
     def live(self) -> dict:
@@ -167,6 +173,7 @@ class Runner:
             src = session.get(Collection, task.source_id)
             dst = session.get(Collection, task.destination_id) if task.destination_id else None
             session.expunge_all()
+        self.log_in()
         worker = self.worker = Worker(self, task, src, dst)
         if not task.expanded:
             self.expand(task, worker)
@@ -190,10 +197,39 @@ class Runner:
                 last = row.seq
                 if self.should_stop():
                     raise Stopped
+                if time.monotonic() - self.last_login >= LOGIN_CHECK_SECONDS:
+                    self.log_in()
                 worker.process(row)
                 self.maybe_flush()
         worker.finish()
         self.finish("succeeded")
+
+    def log_in(self) -> None:
+        """Log in to both collections as the owner, as GCSv5 does for every session; while
+        one refuses, the task stays ACTIVE with a PERMISSION_DENIED fault per attempt and
+        tries again every `fault_retry_seconds`, until access returns, a cancel, or the
+        deadline (docs/globus-api.md B.15)."""
+        server = f"{self.engine.settings.host}:{self.engine.settings.port}"
+        while True:
+            with self.db.session() as session:
+                task = session.get_one(Task, self.task_id)
+                refusal = task_login_refusal(session, task)
+                details = login_failed_text(*refusal, server) if refusal else ""
+            self.last_login = time.monotonic()
+            if refusal is None:
+                if self.refused:
+                    self.refused = False
+                    self.flush({"nice_status": "OK"})
+                return
+            self.refused = True
+            self.count(faults=1)
+            self.event("PERMISSION_DENIED", "permission denied", details, is_error=True)
+            self.flush({"nice_status": "PERMISSION_DENIED"})
+            retry_at = time.monotonic() + self.engine.settings.fault_retry_seconds
+            while time.monotonic() < retry_at:
+                if self.should_stop():
+                    raise Stopped
+                self.cancel.wait(min(0.2, max(retry_at - time.monotonic(), 0)))
 
     def expand(self, task: Task, worker: Worker) -> None:
         if task.type == "TRANSFER":
