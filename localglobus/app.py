@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 
-from flask import Flask
+from flask import Flask, request
 
 from localglobus.config import Settings
 from localglobus.db import Database
@@ -41,12 +41,32 @@ def create_app(settings: Settings | None = None, *, start_engine: bool = True) -
 
     app.register_error_handler(TransferAPIError, lambda e: e.response())
     app.register_error_handler(AuthAPIError, lambda e: e.response())
+    app.after_request(_security_headers)
 
     if start_engine:
         from localglobus.transfer import start_engine as _start
 
         _start(app)
     return app
+
+
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' http: https:; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def _security_headers(response):
+    """On every page and JSON answer, as the portal's (docs/security.md): no framing (the
+    consent page must not be clickjacked), no sniffing, no referrer (the auth-code page's
+    URL holds a code), and no caching of anything but the stylesheet."""
+    response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if not request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _secret_key(settings: Settings) -> str:

@@ -43,6 +43,24 @@ class Identity(Base):
         return f"<Identity {self.username} {self.id}>"
 
 
+class AuthSession(Base):
+    """A browser's Globus Auth session. The cookie holds only a secret naming it, so
+    signing out ends it for every copy of the cookie; tokens issued in it report its
+    sign-ins (`session_info`), which high-assurance collections check."""
+
+    __tablename__ = "auth_sessions"
+
+    # The `session_id` Globus reports; never in a cookie (the secret is).
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    secret_digest: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # {identity id: {"auth_time": unix seconds, "mfa": bool}}, one per identity of the set
+    # that signed in during the session.
+    authentications: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
 class Client(Base):
     """A registered OAuth2 client. Confidential clients also act as an identity of their own
     (client-identity mode, as on Globus: the identity id equals the client id)."""
@@ -86,6 +104,8 @@ class AuthorizationCode(Base):
     code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
     code_challenge_method: Mapped[str | None] = mapped_column(String(10), nullable=True)
     access_type: Mapped[str] = mapped_column(String(10), default="online")
+    # The Auth session the person consented in; the tokens of the code belong to it.
+    session_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     auth_time: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -122,6 +142,8 @@ class Token(Base):
     dependent_scope: Mapped[str] = mapped_column(Text, default="")
     # Digest of the authorization code the token came from: replaying the code revokes it.
     code_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # The Auth session of the sign-in the token came from (None: client credentials).
+    session_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)

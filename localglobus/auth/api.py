@@ -111,14 +111,20 @@ def consent_documents(rows: Sequence[Consent]) -> list[dict]:
 def create_templated_client():
     """Create an instance of a native app (globus-cli's login, docs/globus-api.md A.11).
 
-    Globus lets a native app do this without authentication; creating any other kind of
-    client needs the `localglobus client add` command."""
+    A native app cannot keep a secret, so its request names it by id only, as on Globus:
+    the template must be a native app registered here. Nobody else may make clients over
+    HTTP (Globus wants a token allowed to manage projects); operators use `localglobus
+    client add`."""
     spec = (request.get_json(silent=True) or {}).get("client") or {}
     template_id = str(spec.get("template_id") or "")
-    if not _is_uuid(template_id):
-        raise AuthAPIError(
-            401, "UNAUTHORIZED", "Only instances of a native app (template_id) can be made here."
-        )
+    with get_state().db.session() as session:
+        template = session.get(Client, template_id) if _is_uuid(template_id) else None
+        if template is None or template.client_type != "native":
+            raise AuthAPIError(
+                401,
+                "UNAUTHORIZED",
+                "Only instances of a registered native app (template_id) can be made here.",
+            )
     name = str(spec.get("name") or "Native app instance")[:255]
     with get_state().db.session() as session:
         client, secret = create_client(session, name, template_id=template_id)

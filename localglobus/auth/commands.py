@@ -22,6 +22,10 @@ from localglobus.db import Database
 from localglobus.models import Client, Identity
 
 PORTAL_CLIENT_NAME = "Ferry portal"
+# The native app globus-cli is on Globus (its `_template_client_id()`): registered here as
+# on Globus, so that `globus login` can make its per-install client from it, as a
+# template (docs/globus-api.md A.11).
+GLOBUS_CLI_CLIENT_ID = "95fdeba8-fac2-42bd-a357-e068d82ff78e"
 # (username, name, email, linked to): Rosalind also has an identity at the partner
 # institute, linked with her university one, as a Globus account with two identities.
 DEMO_USERS = [
@@ -214,6 +218,8 @@ def demo_auth(settings: Settings, portal_url: str | None = None) -> dict[str, st
                 identity.password_hash = hash_secret(password)
             identities[username] = identity.id
         client_id, secret, redirect_uris = _ensure_portal_client(session, settings, redirect_uri)
+        if session.get(Client, GLOBUS_CLI_CLIENT_ID) is None:
+            create_client(session, "Globus CLI", client_id=GLOBUS_CLI_CLIENT_ID, native=True)
     _write_private_json(
         settings.portal_client_file,
         {"client_id": client_id, "client_secret": secret, "redirect_uris": redirect_uris},

@@ -19,6 +19,7 @@ from sqlalchemy import CursorResult, update
 from localglobus.auth import scopes as scope_syntax
 from localglobus.auth import tokens
 from localglobus.auth.oidc import id_token
+from localglobus.auth.pages import current_session_id
 from localglobus.db import as_utc, utcnow
 from localglobus.models import AuthorizationCode, Identity, Token
 from localglobus.state import get_state
@@ -89,6 +90,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                     code_challenge_method=data.get("code_challenge_method"),
                     access_type=data.get("access_type") or "online",
                     state=data.get("state"),
+                    session_id=current_session_id(),
                     expires_at=utcnow() + CODE_LIFETIME,
                 )
             )
@@ -144,6 +146,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 forest=forest,
                 offline=code.access_type == "offline",
                 code_digest=code.code,
+                session_id=code.session_id,
             )
         names = [scope.name for scope in forest]
         signed = None

@@ -7,7 +7,7 @@ from typing import Literal, overload
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 
-from localglobus.auth import pages, tokens
+from localglobus.auth import pages, sessions, tokens
 from localglobus.auth.identities import identity_set
 from localglobus.auth.server import LocalAuthorizationServer, OAuthClient, oauth_error_response
 from localglobus.db import as_utc
@@ -131,6 +131,8 @@ def introspect():
         }
         if "identity_set" in include:
             body["identity_set"] = [i.id for i in identity_set(session, identity)]
+        if "session_info" in include:
+            body["session_info"] = sessions.session_info(session, row.session_id)
     return jsonify(body)
 
 

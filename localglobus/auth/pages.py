@@ -24,10 +24,10 @@ from flask import (
 )
 
 from localglobus.auth import scopes as scope_syntax
-from localglobus.auth import tokens
-from localglobus.auth.identities import check_password, primary_identity
+from localglobus.auth import sessions, tokens
+from localglobus.auth.identities import check_password, primary_identity, qualify
 from localglobus.auth.scope_labels import collection_ids, describe
-from localglobus.db import utcnow
+from localglobus.auth.throttle import SignInThrottle
 from localglobus.models import Client, Identity
 from localglobus.state import get_state
 
@@ -71,12 +71,25 @@ def _forget(rid: str) -> None:
     session[PENDING_KEY] = pending
 
 
+SESSION_KEY = "lg_session"
+
+
+def _throttle() -> SignInThrottle:
+    return get_state().extra.setdefault("sign_in_throttle", SignInThrottle())
+
+
 def current_identity() -> Identity | None:
-    identity_id = session.get("lg_identity")
-    if not identity_id:
-        return None
+    """The primary identity of the Auth session this browser is signed in to."""
     with get_state().db.session() as db:
-        return db.get(Identity, identity_id)
+        row = sessions.find(db, session.get(SESSION_KEY))
+        return db.get(Identity, row.identity_id) if row is not None else None
+
+
+def current_session_id() -> str | None:
+    """The id of this browser's live Auth session (its tokens report its sign-ins)."""
+    with get_state().db.session() as db:
+        row = sessions.find(db, session.get(SESSION_KEY))
+        return row.id if row is not None else None
 
 
 def needs_sign_in(args: dict, rid: str) -> bool:
@@ -97,8 +110,9 @@ def needs_sign_in(args: dict, rid: str) -> bool:
 
 def signed_in_names() -> set[str]:
     """Ids and usernames of the identities that signed in during this browser session."""
-    ids = set(session.get("lg_authentications", {}))
     with get_state().db.session() as db:
+        row = sessions.find(db, session.get(SESSION_KEY))
+        ids = set(row.authentications) if row is not None else set()
         names = {i.username.lower() for i in map(lambda v: db.get(Identity, v), ids) if i}
     return ids | names
 
@@ -165,30 +179,40 @@ def sign_in_post():
     rid = request.form.get("rid", "")
     entry = _pending(rid)
     _check_csrf()
-    with get_state().db.session() as db:
-        identity = check_password(
-            db, request.form.get("username", ""), request.form.get("password", "")
+    username = qualify(request.form.get("username", "").strip())
+    throttle = _throttle()
+    locked = throttle.locked_for(username)
+    if locked:
+        minutes = max(round(locked / 60), 1)
+        message = (
+            f"Too many wrong passwords for {username}. Try again in {minutes} minute"
+            f"{'s' if minutes != 1 else ''}."
         )
+        return _render_sign_in(rid, entry, message, status=429)
+    time.sleep(throttle.delay(username))
+    with get_state().db.session() as db:
+        identity = check_password(db, username, request.form.get("password", ""))
         if identity is not None:
             signed_in, primary_id = identity.id, primary_identity(db, identity).id
     if identity is None:
+        throttle.failed(username)
         return _render_sign_in(rid, entry, "Wrong username or password.", status=401)
+    throttle.succeeded(username)
     # Signing in with another identity of the same set adds it to the session, as on
     # Globus; anyone else starts a new session: nothing from before it is kept but the
     # pending requests of this browser.
-    now = int(utcnow().timestamp())
-    authentications = dict(session.get("lg_authentications", {}))
-    if session.get("lg_identity") != primary_id:
-        pending = session.get(PENDING_KEY, {})
-        session.clear()
-        session[PENDING_KEY] = pending
-        authentications = {}
+    with get_state().db.session() as db:
+        row = sessions.find(db, session.get(SESSION_KEY))
+        if row is None or row.identity_id != primary_id:
+            sessions.end(db, session.get(SESSION_KEY))
+            pending = session.get(PENDING_KEY, {})
+            session.clear()
+            session[PENDING_KEY] = pending
+            row, secret = sessions.start(db, primary_id)
+            session[SESSION_KEY] = secret
+        sessions.record_sign_in(row, signed_in)
     session[PENDING_KEY][rid]["signed_in"] = True
     session.modified = True
-    authentications[signed_in] = now
-    session["lg_identity"] = primary_id
-    session["lg_authentications"] = authentications
-    session["lg_auth_time"] = now
     return redirect(url_for("auth_pages.consent", rid=rid))
 
 
@@ -253,23 +277,10 @@ def auth_code():
 def sign_out():
     if request.method == "POST":
         _check_csrf()
+        with get_state().db.session() as db:
+            sessions.end(db, session.get(SESSION_KEY))
         session.clear()
         return render_template("auth/signed_out.html")
     return render_template(
         "auth/sign_out.html", identity=current_identity(), csrf_token=csrf_token()
     )
-
-
-@bp.after_request
-def page_headers(response):
-    """No framing (the consent page must not be clickjacked), no referrer (the auth-code
-    page's URL holds a code), no caching of pages with personal data."""
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' "
-        "http: https:; frame-ancestors 'none'; base-uri 'none'"
-    )
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response

@@ -70,6 +70,7 @@ class Caller:
 
 def authenticate(resource_server: str = TRANSFER_RS) -> Caller:
     """Authenticate the current request's Bearer token for `resource_server`."""
+    from localglobus.auth.sessions import authentications
     from localglobus.state import get_state
 
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
@@ -89,6 +90,8 @@ def authenticate(resource_server: str = TRANSFER_RS) -> Caller:
             scopes=frozenset(token.scope.split()),
             consents=frozenset(consented_scopes(session, identity.id, token.client_id)),
             identity_set=identity_set_of(session, identity),
+            authentications=authentications(session, token.session_id),
+            session_id=token.session_id,
         )
 
 
@@ -174,6 +177,7 @@ def issue(
     offline: bool,
     code_digest: str | None = None,
     dependent_scope: str | None = None,
+    session_id: str | None = None,
 ) -> dict:
     """Create one token row and return its entry in Globus's token response shape."""
     if dependent_scope is None:
@@ -193,6 +197,7 @@ def issue(
             issued_at=now,
             expires_at=now + timedelta(seconds=settings.token_lifetime),
             code_digest=code_digest,
+            session_id=session_id,
         )
     )
     entry = {
@@ -216,6 +221,7 @@ def issue_for_forest(
     forest: list[scope_syntax.Scope],
     offline: bool,
     code_digest: str | None = None,
+    session_id: str | None = None,
 ) -> list[dict]:
     """One token per resource server of the forest's roots, the Auth one first."""
     groups = scope_syntax.group_by_resource_server(scope_syntax.merge(forest))
@@ -230,6 +236,7 @@ def issue_for_forest(
             roots=groups[rs],
             offline=offline,
             code_digest=code_digest,
+            session_id=session_id,
         )
         for rs in order
     ]
@@ -249,6 +256,7 @@ def rotate(session: Session, settings: Settings, old: Token) -> dict:
         dependent_scope=old.dependent_scope,
         # Kept through rotations, so a replayed code still revokes the whole grant.
         code_digest=old.code_digest,
+        session_id=old.session_id,
     )
     old.refresh_digest = None
     return entry

@@ -209,6 +209,43 @@ def test_creating_a_client_without_a_template_needs_authentication(localglobus):
     assert response.status_code == 401
 
 
+def test_only_a_registered_native_app_can_be_a_template(localglobus):
+    made_up = requests.post(
+        localglobus.base_url + "v2/api/clients",
+        json={"client": {"template_id": "0d4b5a3e-0d3c-4b5e-9a71-6a1f0f8f9e11", "name": "Me"}},
+    )
+    confidential = auth_register_client(localglobus, "Not a template")
+    from_confidential = requests.post(
+        localglobus.base_url + "v2/api/clients",
+        json={"client": {"template_id": confidential["client_id"], "name": "Me"}},
+    )
+
+    assert made_up.status_code == 401 and from_confidential.status_code == 401
+    assert "registered native app" in made_up.json()["errors"][0]["detail"]
+    assert "Me" not in localglobus.cli("client", "list").stdout
+
+
+def test_a_client_identity_reads_a_mapped_collection_only_where_it_is_mapped(transfer_live):
+    lg = transfer_live.lg
+    lab = transfer_live.collections["Lab Storage"]
+    client = auth_register_client(lg, "Crawler")
+    scope = f"{TRANSFER}[*https://auth.globus.org/scopes/{lab}/data_access]"
+    tokens = client_tokens(lg, client, scope).by_resource_server["transfer.api.globus.org"]
+    tc = transfer_live.transfer_client(tokens["access_token"])
+
+    with pytest.raises(globus_sdk.TransferAPIError) as refused:
+        tc.operation_ls(lab, path="/")
+    lg.map_client(client["client_id"])
+    listing = tc.operation_ls(lab, path="/")
+
+    assert refused.value.http_status == 502
+    assert refused.value.code == "ExternalError.DirListingFailed.LoginFailed"
+    # (Whether the gateway already allows clients' domain depends on the tests run before.)
+    assert "Message: Login Failed" in refused.value.message
+    assert "c=LOGIN_DENIED" in refused.value.message
+    assert {e["name"] for e in listing} >= {"README.txt"}
+
+
 def test_validate_says_active_for_its_own_refresh_token_only(
     localglobus, auth_browser, auth_confidential_client, service_client
 ):

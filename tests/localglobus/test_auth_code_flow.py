@@ -164,6 +164,43 @@ def test_introspect_then_revoke_then_userinfo_refuses_the_token(
     assert response.json()["errors"][0]["code"] == "UNAUTHORIZED"
 
 
+def test_session_info_reports_each_sign_in_of_the_session_and_survives_refresh(
+    localglobus, auth_browser, auth_confidential_client
+):
+    """Introspection's session_info (what `globus session show` prints): the identities
+    signed in during the browser session, with their times; a linked identity signing
+    in later joins the same session."""
+    import time
+
+    ac = confidential(localglobus, auth_confidential_client)
+    before = int(time.time())
+    url = start(ac, auth_confidential_client["redirect_uri"], ["openid", TRANSFER])
+    first = ac.oauth2_exchange_code_for_tokens(
+        auth_browser.code_from(auth_browser.sign_in(url))["code"]
+    )
+    url = start(ac, auth_confidential_client["redirect_uri"], ["openid", TRANSFER], prompt="login")
+    second = ac.oauth2_exchange_code_for_tokens(
+        auth_browser.code_from(auth_browser.sign_in(url, username="researcher@partner.example"))[
+            "code"
+        ]
+    )
+    refreshed = ac.oauth2_refresh_token(
+        second.by_resource_server["transfer.api.globus.org"]["refresh_token"]
+    )
+
+    info = ac.oauth2_token_introspect(second["access_token"], include="session_info,identity_set")
+    after_refresh = ac.oauth2_token_introspect(refreshed["access_token"], include="session_info")
+    earlier = ac.oauth2_token_introspect(first["access_token"], include="session_info")
+
+    researcher, partner = info["identity_set"]
+    authentications = info["session_info"]["authentications"]
+    assert set(authentications) == {researcher, partner}
+    assert all(before <= a["auth_time"] <= time.time() + 1 for a in authentications.values())
+    assert info["session_info"]["session_id"]
+    # Tokens of one browser session share it, before and after a refresh.
+    assert earlier["session_info"] == after_refresh["session_info"] == info["session_info"]
+
+
 def test_native_app_pkce_flow_with_the_auth_code_page(
     localglobus, auth_browser, auth_native_client
 ):

@@ -234,3 +234,66 @@ def test_a_consent_page_shown_before_another_sign_in_no_longer_gives_a_code(
     # researcher cannot approve on admin's behalf.
     assert stale.status_code == 400
     assert "Location" not in stale.headers
+
+
+def _authorize_url(lg, prompt: str | None = None) -> str:
+    portal = lg.portal_client
+    query = {
+        "client_id": portal["client_id"],
+        "redirect_uri": portal["redirect_uris"][0],
+        "scope": "openid",
+        "response_type": "code",
+        "state": "s",
+    }
+    if prompt:
+        query["prompt"] = prompt
+    return lg.base_url + "v2/oauth2/authorize?" + urlencode(query)
+
+
+def test_repeated_wrong_passwords_are_slowed_then_refused_even_when_right(localglobus):
+    made = json.loads(localglobus.cli("user", "add", "mallory-target", "--json").stdout)
+    browser = AuthBrowser(localglobus.base_url)
+
+    answers, took = [], []
+    for _ in range(6):
+        page = browser.session.get(_authorize_url(localglobus))
+        started = time.monotonic()
+        answers.append(browser.submit(page, username="mallory-target", password="guess"))
+        took.append(time.monotonic() - started)
+    page = browser.session.get(_authorize_url(localglobus))
+    right = browser.submit(page, username="mallory-target", password=made["password"])
+
+    assert [a.status_code for a in answers] == [401] * 6
+    assert took[5] >= 1.4 > took[0]  # the sixth guess waited; the first did not
+    assert right.status_code == 429
+    error = BeautifulSoup(right.text, "html.parser").find(class_="error")
+    assert "Too many wrong passwords for mallory-target@uni.example" in error.get_text()
+    # Other people are not locked out by someone guessing at one username.
+    other = AuthBrowser(localglobus.base_url)
+    assert "code" in other.code_from(other.sign_in(_authorize_url(localglobus)))
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(localglobus):
+    browser = AuthBrowser(localglobus.base_url)
+    browser.sign_in(_authorize_url(localglobus))
+    copied = requests.Session()
+    copied.cookies.update(browser.session.cookies)
+    assert "/v2/web/consent" in copied.get(_authorize_url(localglobus)).url  # signed in
+
+    page = browser.session.get(localglobus.base_url + "v2/web/logout")
+    signed_out = browser.submit(page)
+
+    assert signed_out.status_code == 200
+    assert "/v2/web/login" in copied.get(_authorize_url(localglobus)).url
+    assert "/v2/web/login" in browser.session.get(_authorize_url(localglobus)).url
+
+
+def test_json_answers_carry_the_same_security_headers_as_pages(localglobus):
+    for path in (".well-known/openid-configuration", "v0.10/endpoint_search"):
+        response = requests.get(localglobus.base_url + path)
+        assert response.headers["Content-Type"].startswith("application/json")
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Cache-Control"] == "no-store"
