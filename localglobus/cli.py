@@ -21,9 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from localglobus.auth.commands import add_commands as add_auth_commands
     from localglobus.transfer.commands import add_commands as add_transfer_commands
+    from localglobus.transfer.faults import add_fault_commands
 
     add_auth_commands(sub)
     add_transfer_commands(sub)
+    add_fault_commands(sub)
 
     p = sub.add_parser("demo", help="create the demo users, clients and collections (idempotent)")
     p.add_argument("--portal-url", help="the portal origin (default: $FERRY_BASE_URL)")

@@ -392,7 +392,7 @@ def _gateway_update(args, settings: Settings) -> int:
         )
         return f"{gateway.id}\t{','.join(gateway.allowed_domains)}"
 
-    return _run(settings, update)
+    return run_change(settings, update)
 
 
 def _gateway_add(args, settings: Settings) -> int:
@@ -412,10 +412,10 @@ def _gateway_add(args, settings: Settings) -> int:
             gateway_id=args.id,
         ).id
 
-    return _run(settings, add)
+    return run_change(settings, add)
 
 
-def _run(settings: Settings, action: Callable[[Session], str]) -> int:
+def run_change(settings: Settings, action: Callable[[Session], str]) -> int:
     """One command's change in one transaction: print what it made, or why it could not
     (exit 2, nothing changed)."""
     try:
@@ -453,7 +453,7 @@ def _add(args, settings: Settings) -> int:
             allow_guest_collections=not args.no_guest_collections,
         ).id
 
-    return _run(settings, add)
+    return run_change(settings, add)
 
 
 def _list(args, settings: Settings) -> int:

@@ -13,17 +13,16 @@ from localglobus.transfer import policy
 from localglobus.transfer.models import Collection, Task
 from localglobus.transfer.times import iso
 
-# The short words Globus puts beside a task's nice_status ("Queued" is recorded; the
-# others follow the Globus web app's wording, not a recorded document).
+# The short words Globus puts beside a task's nice_status ("OK" and "Queued" are
+# recorded; no error one is, so these are the code in words, docs/globus-api.md B.16).
 NICE_STATUS_SHORT = {
     "OK": "OK",
     "Queued": "Queued",
     "PERMISSION_DENIED": "Permission denied",
     "CONNECT_FAILED": "Connection failed",
     "ENDPOINT_ERROR": "Endpoint error",
-    "QUOTA_EXCEEDED": "Quota exceeded",
-    "SERVICE_UNAVAILABLE": "Service unavailable",
-    "GC_PAUSED": "Paused",
+    "PAUSED": "Paused",
+    "NO_CREDENTIALS": "Credentials expired",
 }
 
 
@@ -212,7 +211,7 @@ def task_doc(session: Session, task: Task, live: dict | None = None, manager: bo
         if manager and host_ids
         else {}
     )
-    active = task.status == "ACTIVE"
+    active = task.status in ("ACTIVE", "INACTIVE")
     finished = sum(
         n[f"subtasks_{k}"] for k in ("succeeded", "failed", "canceled", "expired", "skipped_errors")
     )
@@ -226,7 +225,7 @@ def task_doc(session: Session, task: Task, live: dict | None = None, manager: bo
         "username": task.owner_string,
         "command": "API 0.10",
         "status": task.status,
-        "is_ok": (task.nice_status in ("OK", "Queued")) if active else None,
+        "is_ok": (task.nice_status in ("OK", "Queued", "PAUSED")) if active else None,
         "nice_status": task.nice_status if active else None,
         "nice_status_short_description": (
             NICE_STATUS_SHORT.get(task.nice_status or "", task.nice_status) if active else None
@@ -234,7 +233,7 @@ def task_doc(session: Session, task: Task, live: dict | None = None, manager: bo
         "nice_status_details": None,
         "nice_status_expires_in": -1 if active else None,
         "fatal_error": task.fatal_error,
-        "is_paused": False,
+        "is_paused": task.is_paused,
         "canceled_by_admin": task.canceled_by_admin,
         "canceled_by_admin_message": task.canceled_by_admin_message,
         "history_deleted": False,

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -101,6 +102,11 @@ class Collection(Base):
     sharing_restrict_paths: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     disable_anonymous_writes: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Faults made on purpose (`localglobus fault`): a collection whose server is down
+    # (every operation and task meets CONNECT_FAILED), or a slow one (each file of a task
+    # takes at least this many seconds).
+    offline: Mapped[bool] = mapped_column(Boolean, default=False)
+    slow_seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
     @property
     def is_guest(self) -> bool:
@@ -139,6 +145,14 @@ class Task(Base):
     cancel_requested: Mapped[str | None] = mapped_column(String(10), nullable=True)
     canceled_by_admin: Mapped[str | None] = mapped_column(String(12), nullable=True)
     canceled_by_admin_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Paused by an activity manager of either side (`admin_pause`): its message, per side.
+    source_pause_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    destination_pause_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Whether the engine holds the task for a pause (explicit or a pause rule), as shown.
+    is_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the task's credentials expired (`localglobus fault expire-credentials`): it is
+    # INACTIVE until its owner signs in again.
+    credentials_expired_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     fatal_error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     files: Mapped[int] = mapped_column(Integer, default=0)
     directories: Mapped[int] = mapped_column(Integer, default=0)
@@ -286,3 +300,31 @@ class AdminCancel(Base):
     processed_task_id_list: Mapped[list] = mapped_column(JSON, default=list)
     start_time: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     end_time: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class PauseRule(Base):
+    """An activity manager's pause rule on a collection (docs/globus-api.md B.16): the
+    operations it pauses, for everyone (`identity_id` null) or one identity."""
+
+    __tablename__ = "transfer_pause_rules"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    endpoint_id: Mapped[str] = mapped_column(String(36), index=True)
+    identity_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    start_time: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    modified_by_id: Mapped[str] = mapped_column(String(36))
+    # The pause_* flags of the rule document, by operation name (ls, mkdir, ...).
+    operations: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ApiFault(Base):
+    """The next `remaining` Transfer calls answer `status` with `Retry-After` (a fault
+    made on purpose with `localglobus fault http-errors`)."""
+
+    __tablename__ = "transfer_api_faults"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[int] = mapped_column(Integer)
+    remaining: Mapped[int] = mapped_column(Integer)
+    retry_after: Mapped[int] = mapped_column(Integer, default=1)

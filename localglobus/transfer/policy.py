@@ -28,7 +28,7 @@ from localglobus.auth.tokens import (
 )
 from localglobus.db import as_utc, utcnow
 from localglobus.errors import TransferAPIError
-from localglobus.transfer import gateways, paths
+from localglobus.transfer import gateways, holds, paths
 from localglobus.transfer.gateways import LoginDenied
 from localglobus.transfer.models import MAPPED, AccessRule, Collection, Role
 from localglobus.transfer.paths import covers
@@ -202,8 +202,24 @@ def check_path(
     operation: str = "ls",
 ) -> None:
     """Consent first (the client can fix that), then the gateway's login (an identity set
-    it does not map is refused on every operation), then the permissions on `vpath`."""
+    it does not map is refused on every operation), then the permissions on `vpath`.
+    A collection whose server is down, or an operation a pause rule pauses, is refused
+    before any of those (docs/globus-api.md B.16)."""
     require_consent(caller, coll)
+    down = holds.offline_collection(session, coll)
+    if down is not None:
+        code = _OPERATION_CODES[operation].replace(".LoginFailed", ".ConnectFailed")
+        message = "Command Failed: " + holds.connect_failed_text(down, server_name())
+        raise TransferAPIError(502, code, message)
+    paused = holds.pause_rules(
+        session, coll, caller.identity_id, "ls" if operation == "stat" else operation
+    )
+    if paused:
+        raise TransferAPIError(
+            409,
+            "ClientError.Paused",
+            f"This operation is paused on {coll.display_name}: {paused[0].message}",
+        )
     try:
         perms = permissions(session, caller, coll, vpath)
     except LoginDenied as denied:

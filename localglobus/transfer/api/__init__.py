@@ -18,7 +18,9 @@ def register(app: Flask) -> None:
         bookmarks,
         endpoint_manager,
         endpoints,
+        faults,
         operations,
+        pauses,
         roles,
         tasks,
     )

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 from flask import jsonify, request
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
 from localglobus.db import utcnow
 from localglobus.errors import TransferAPIError, bad_request
-from localglobus.transfer import policy
 from localglobus.transfer.api.arguments import body, bool_value, int_arg
 from localglobus.transfer.api.blueprint import bp
 from localglobus.transfer.api.context import caller, state
+from localglobus.transfer.api.lookup import collections_with, visible_task
 from localglobus.transfer.api.taskdocs import (
     event_list_doc,
-    pause_doc,
     read_doc,
     skipped_doc,
     successful_doc,
@@ -26,26 +24,6 @@ from localglobus.transfer.models import AdminCancel, Collection, Task
 from localglobus.transfer.times import iso, naive, parse_time
 
 PAGE = 1000
-
-
-def collections_with(session: Session, identity_id: str, role: str) -> set[str]:
-    """Ids of the collections where the identity holds `role` (effective), including the
-    guest collections hosted on such a mapped collection."""
-    colls = session.scalars(select(Collection)).all()
-    held = {c.id for c in colls if role in policy.effective_roles(session, c, identity_id)}
-    return held | {c.id for c in colls if c.host_collection_id in held}
-
-
-def _visible_task(session: Session, task_id: str, who, role: str = "activity_monitor") -> Task:
-    task = session.get(Task, str(task_id))
-    if task is None:
-        raise TransferAPIError(404, "TaskNotFound", f"Task '{task_id}' not found")
-    allowed = collections_with(session, who.identity_id, role)
-    if not {task.source_id, task.destination_id} & allowed:
-        raise TransferAPIError(
-            403, "PermissionDenied", f"You have no {role} role on an endpoint of this task"
-        )
-    return task
 
 
 def _filters(allowed: set[str]) -> list:
@@ -78,8 +56,8 @@ def _filters(allowed: set[str]) -> list:
             clauses.append(or_(Task.source_id.in_(endpoints), Task.destination_id.in_(endpoints)))
     if args.get("filter_owner_id"):
         clauses.append(Task.owner_id.in_(args["filter_owner_id"].split(",")))
-    if args.get("filter_is_paused") and bool_value(args["filter_is_paused"]):
-        clauses.append(Task.id.is_(None))  # localglobus never pauses tasks
+    if args.get("filter_is_paused"):
+        clauses.append(Task.is_paused.is_(bool_value(args["filter_is_paused"])))
     if args.get("filter_min_faults"):
         clauses.append(Task.faults >= int_arg("filter_min_faults", 0, 0))
     if args.get("filter_completion_time"):
@@ -130,7 +108,7 @@ def manager_task_list():
 def manager_task(task_id):
     who = caller()
     with state().db.session() as session:
-        _visible_task(session, task_id, who)
+        visible_task(session, task_id, who)
         return jsonify(read_doc(session, str(task_id), manager=True))
 
 
@@ -143,9 +121,7 @@ def manager_task_part(task_id, part):
         "skipped_errors": skipped_doc,
     }
     with state().db.session() as session:
-        _visible_task(session, task_id, who)
-        if part == "pause_info":
-            return jsonify(pause_doc())
+        visible_task(session, task_id, who)
         if part not in builders:
             raise TransferAPIError(404, "ClientError.NotFound", f"No such resource: {part}")
         return jsonify(builders[part](session, str(task_id)))
@@ -186,7 +162,7 @@ def admin_cancel():
     with state().db.session() as session:
         allowed = collections_with(session, who.identity_id, "activity_manager")
         for task_id in task_ids:
-            task = _visible_task(session, task_id, who, "activity_manager")
+            task = visible_task(session, task_id, who, "activity_manager")
             src, dst = task.source_id in allowed, task.destination_id in allowed
             sides[task.id] = "BOTH" if src and dst else ("SOURCE" if src else "DESTINATION")
         row = AdminCancel(admin_id=who.identity_id, message=message, task_id_list=task_ids)

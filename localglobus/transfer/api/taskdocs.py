@@ -1,6 +1,6 @@
 """Queries and documents shared by the task routes and the endpoint manager: task_list
 filters and ordering, task documents with live progress, event lists, successful
-transfers, skipped errors, pause info."""
+transfers, skipped errors."""
 
 from __future__ import annotations
 
@@ -189,16 +189,4 @@ def skipped_doc(session: Session, task_id: str) -> dict:
         "marker": marker,
         "next_marker": next_marker,
         "DATA": data,
-    }
-
-
-def pause_doc() -> dict:
-    """localglobus has no pause rules."""
-    return {
-        "DATA_TYPE": "pause_info_limited",
-        "pause_rules": [],
-        "source_pause_message": None,
-        "destination_pause_message": None,
-        "source_pause_message_share": None,
-        "destination_pause_message_share": None,
     }

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from flask import jsonify, request
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from localglobus.errors import TransferAPIError, bad_request
 from localglobus.transfer.api import submit
 from localglobus.transfer.api.arguments import body, int_arg, only_fields
 from localglobus.transfer.api.blueprint import bp
 from localglobus.transfer.api.context import caller, state
+from localglobus.transfer.api.lookup import own_task
 from localglobus.transfer.api.responses import result
 from localglobus.transfer.api.taskdocs import (
     event_list_doc,
-    pause_doc,
     read_doc,
     skipped_doc,
     successful_doc,
@@ -24,14 +23,6 @@ from localglobus.transfer.api.taskdocs import (
 )
 from localglobus.transfer.models import SubmissionId, Task
 from localglobus.transfer.times import naive
-
-
-def own_task(session: Session, task_id: str, owner_id: str) -> Task:
-    task = session.get(Task, str(task_id))
-    # Someone else's task is indistinguishable from a missing one.
-    if task is None or task.owner_id != owner_id:
-        raise TransferAPIError(404, "TaskNotFound", f"Task '{task_id}' not found")
-    return task
 
 
 @bp.get("/submission_id")
@@ -184,11 +175,3 @@ def skipped_errors(task_id):
     with state().db.session() as session:
         own_task(session, task_id, who.identity_id)
         return jsonify(skipped_doc(session, str(task_id)))
-
-
-@bp.get("/task/<task_id>/pause_info")
-def pause_info(task_id):
-    who = caller()
-    with state().db.session() as session:
-        own_task(session, task_id, who.identity_id)
-    return jsonify(pause_doc())

@@ -7,23 +7,24 @@ import json
 import logging
 import threading
 import time
+from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 
 from localglobus.db import as_utc, utcnow
+from localglobus.transfer import holds
 from localglobus.transfer.engine import expand
 from localglobus.transfer.engine.copier import CopyError, Stopped
 from localglobus.transfer.engine.work import Fatal, Worker
-from localglobus.transfer.gateways import login_failed_text, task_login_refusal
 from localglobus.transfer.models import Collection, Task, TaskEvent, TaskFile
 
 log = logging.getLogger("localglobus.transfer")
 FLUSH_SECONDS = 0.5
 FLUSH_ROWS = 2000
 PAGE = 2000
-# How often a running task logs in again: a gateway rule changed (an account denied, a
-# domain removed) stops it within about this long, as a new GridFTP session would.
+# How often a running task looks again at what may hold it (a gateway rule changed, a
+# pause, a server down): it stops within about this long, as a new GridFTP session would.
 LOGIN_CHECK_SECONDS = 1.0
 _SUBTASK_FIELDS = ("succeeded", "failed", "canceled", "expired", "skipped_errors")
 _ROW_COLUMNS = (
@@ -60,8 +61,9 @@ class Runner:
         self.owner_id = owner_id  # empty for a runner that only ends an idle task
         self.resumed = False
         self.worker: Worker | None = None
-        self.last_login = 0.0
-        self.refused = False  # the last login was refused: nice_status PERMISSION_DENIED
+        self.last_gate = 0.0
+        self.held: str | None = None  # the kind of hold the task is in (holds.Hold.kind)
+        self.slow_seconds = 0.0  # a slow collection's least time per file
 
     # -- what the HTTP side reads -------------------------------------------------------
     def live(self) -> dict:
@@ -173,7 +175,7 @@ class Runner:
             src = session.get(Collection, task.source_id)
             dst = session.get(Collection, task.destination_id) if task.destination_id else None
             session.expunge_all()
-        self.log_in()
+        self.gate()
         worker = self.worker = Worker(self, task, src, dst)
         if not task.expanded:
             self.expand(task, worker)
@@ -197,39 +199,77 @@ class Runner:
                 last = row.seq
                 if self.should_stop():
                     raise Stopped
-                if time.monotonic() - self.last_login >= LOGIN_CHECK_SECONDS:
-                    self.log_in()
+                if time.monotonic() - self.last_gate >= LOGIN_CHECK_SECONDS:
+                    self.gate()
+                if self.slow_seconds:
+                    self.cancel.wait(self.slow_seconds)
                 worker.process(row)
                 self.maybe_flush()
         worker.finish()
         self.finish("succeeded")
 
-    def log_in(self) -> None:
-        """Log in to both collections as the owner, as GCSv5 does for every session; while
-        one refuses, the task stays ACTIVE with a PERMISSION_DENIED fault per attempt and
-        tries again every `fault_retry_seconds`, until access returns, a cancel, or the
-        deadline (docs/globus-api.md B.15)."""
-        server = f"{self.engine.settings.host}:{self.engine.settings.port}"
+    def gate(self) -> None:
+        """Go on only when nothing holds the task (localglobus/transfer/holds.py), as GCSv5
+        logs in for every session. A fault (server down, login refused) counts and is
+        logged at each attempt, retried every `fault_retry_seconds`; a pause keeps the
+        task ACTIVE with `is_paused`; expired credentials make it INACTIVE. Cancel and
+        the deadline still end it (docs/globus-api.md B.15, B.16)."""
+        settings = self.engine.settings
+        server = f"{settings.host}:{settings.port}"
         while True:
             with self.db.session() as session:
                 task = session.get_one(Task, self.task_id)
-                refusal = task_login_refusal(session, task)
-                details = login_failed_text(*refusal, server) if refusal else ""
-            self.last_login = time.monotonic()
-            if refusal is None:
-                if self.refused:
-                    self.refused = False
-                    self.flush({"nice_status": "OK"})
+                hold = holds.task_hold(session, task, server)
+                colls = [
+                    c
+                    for cid in (task.source_id, task.destination_id)
+                    if cid and (coll := session.get(Collection, cid)) is not None
+                    for c in holds.collections_of(session, coll)
+                ]
+                self.slow_seconds = max((c.slow_seconds or 0.0 for c in colls), default=0.0)
+            self.last_gate = time.monotonic()
+            if self.held is not None and (hold is None or hold.kind != self.held):
+                self.release()
+            if hold is None:
                 return
-            self.refused = True
-            self.count(faults=1)
-            self.event("PERMISSION_DENIED", "permission denied", details, is_error=True)
-            self.flush({"nice_status": "PERMISSION_DENIED"})
-            retry_at = time.monotonic() + self.engine.settings.fault_retry_seconds
-            while time.monotonic() < retry_at:
+            wait = self.hold(hold)
+            until = time.monotonic() + wait
+            while time.monotonic() < until:
                 if self.should_stop():
                     raise Stopped
-                self.cancel.wait(min(0.2, max(retry_at - time.monotonic(), 0)))
+                self.cancel.wait(min(0.1, max(until - time.monotonic(), 0)))
+
+    def hold(self, hold: holds.Hold) -> float:
+        """Record a hold; how long to wait before looking again."""
+        if hold.kind == "fault":
+            self.held = "fault"
+            self.count(faults=1)
+            self.event(hold.code, hold.description, hold.details, is_error=True)
+            self.flush({"nice_status": hold.code})
+            return self.engine.settings.fault_retry_seconds
+        if self.held != hold.kind:
+            self.held = hold.kind
+            self.event(hold.code, hold.description, hold.details, is_error=hold.kind != "paused")
+            final: dict[str, Any] = {"nice_status": hold.code}
+            if hold.kind == "paused":
+                # As Globus: a paused task's deadline is 90 days after the pause.
+                final.update(is_paused=True, deadline=utcnow() + timedelta(days=90))
+            else:
+                final["status"] = "INACTIVE"
+            self.flush(final)
+        return LOGIN_CHECK_SECONDS
+
+    def release(self) -> None:
+        """What held the task is gone: it goes on."""
+        final: dict[str, Any] = {"nice_status": "OK"}
+        if self.held == "paused":
+            self.event("UNPAUSED", "unpaused", "The task goes on.")
+            # As Globus: 24 hours after the unpause.
+            final.update(is_paused=False, deadline=utcnow() + timedelta(hours=24))
+        elif self.held == "inactive":
+            final.update(status="ACTIVE", credentials_expired_at=None)
+        self.held = None
+        self.flush(final)
 
     def expand(self, task: Task, worker: Worker) -> None:
         if task.type == "TRANSFER":

@@ -66,7 +66,7 @@ class Engine:
         with self.db.session() as session:
             waiting = session.execute(
                 select(Task.id, Task.owner_id, Task.deadline, Task.cancel_requested)
-                .where(Task.status == "ACTIVE")
+                .where(Task.status.in_(("ACTIVE", "INACTIVE")))
                 .order_by(Task.request_time, Task.id)
             ).all()
         now = utcnow()
