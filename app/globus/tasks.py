@@ -100,7 +100,9 @@ def task_list(
     if statuses:
         clauses.append(f"status:{','.join(statuses)}")
     if label_contains:
-        clauses.append(f"label:~{label_contains}")
+        # `~` matches the whole label, `*` any text, a comma separates alternatives
+        # (docs/globus-api.md B.7): "contains" is `*text*`, a comma in it any character.
+        clauses.append(f"label:~*{label_contains.replace(',', '*')}*")
     if requested_after or requested_before:
         clauses.append(f"request_time:{requested_after or ''},{requested_before or ''}")
     with calling_globus():

@@ -44,7 +44,11 @@ def endpoint_doc(session: Session, coll: Collection, identity_id: str | None) ->
     host = session.get(Collection, coll.host_collection_id) if coll.host_collection_id else None
     owner = identity_name(session, coll.owner_id)
     roles = policy.effective_roles(session, coll, identity_id) if identity_id else []
-    hostname = request.host.split(":")[0] if has_request_context() else "127.0.0.1"
+    netloc = request.host if has_request_context() else "127.0.0.1:443"
+    hostname = netloc.split(":")[0]
+    # GCSv5's addresses (docs/globus-api.md B.2): its GCS Manager API and the collection's
+    # data server, both this localglobus.
+    netloc = netloc if ":" in netloc else f"{netloc}:443"
     return {
         "DATA_TYPE": "endpoint",
         "DATA": [
@@ -73,7 +77,7 @@ def endpoint_doc(session: Session, coll: Collection, identity_id: str | None) ->
         "owner_string": owner,
         "entity_type": coll.entity_type,
         "gcs_version": "5.4.71",
-        "gcs_manager_url": None,
+        "gcs_manager_url": f"https://{netloc}",
         "organization": coll.organization,
         "department": coll.department,
         "keywords": coll.keywords,
@@ -131,7 +135,7 @@ def endpoint_doc(session: Session, coll: Collection, identity_id: str | None) ->
         "sharing_target_endpoint": None,
         "sharing_target_root_path": None,
         "storage_type": None,
-        "tlsftp_server": None,
+        "tlsftp_server": f"tlsftp://{netloc}",
         "https_server": None,
         "in_use": False,
         "local_user_info_available": False,

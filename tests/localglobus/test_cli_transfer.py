@@ -81,6 +81,10 @@ def test_files_and_tasks_in_client_mode(transfer_live, client_cli):
     cli.run("task", "wait", task["task_id"], "--timeout", "60")
     shown = cli.json("task", "show", task["task_id"])
     assert shown["status"] == "SUCCEEDED" and shown["label"] == "cli copy"
+    # globus-cli sends `label:~CLI*`: the whole label, ignoring case, `*` for any text.
+    by_label = cli.json("task", "list", "--filter-label", "CLI*")["DATA"]
+    assert task["task_id"] in [t["task_id"] for t in by_label]
+    assert cli.json("task", "list", "--filter-label", "cli")["DATA"] == []
     assert shown["files_transferred"] == 3
     dst = transfer_live.root("Archive") / name / "raw/run-001/measurements.csv"
     assert (

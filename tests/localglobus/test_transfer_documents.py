@@ -104,3 +104,55 @@ def test_bookmark_access_and_rename_documents(transfer_harness):
         },
     ).json
     assert set(recorded("endpoint_acl_operations.yaml", "access_create_result")[0]) == set(created)
+
+
+def test_gcsv5_documents_name_their_gcs_manager_and_data_server(transfer_harness):
+    h = transfer_harness
+    lab = h.client.get(f"/v0.10/endpoint/{h.collections['Lab Storage']}").json
+    recorded_guest = recorded("collection_operations.yaml", "endpoint")[0]
+
+    # The recorded ones are https://<host> and tlsftp://<host>:443; localglobus is the host.
+    assert recorded_guest["gcs_manager_url"].startswith("https://")
+    assert lab["gcs_manager_url"] == "https://localhost:443"
+    assert lab["tlsftp_server"] == "tlsftp://localhost:443"
+
+
+def test_my_shared_endpoint_list_lists_the_guests_the_caller_manages(transfer_harness):
+    h = transfer_harness
+    url = f"/v0.10/endpoint/{h.collections['Lab Storage']}/my_shared_endpoint_list"
+
+    mine = h.act_as("admin").client.get(url).json  # admin owns Shared Results
+    theirs = h.act_as("researcher").client.get(url).json  # researcher may only read it
+
+    assert mine["DATA_TYPE"] == "endpoint_list"
+    assert [d["display_name"] for d in mine["DATA"]] == ["Shared Results"]
+    assert mine["DATA"][0]["entity_type"] == "GCSv5_guest_collection"
+    assert theirs["DATA"] == []
+
+
+def test_the_label_filter_takes_globus_wildcards_and_alternatives(transfer_harness):
+    h = transfer_harness
+    labels = ["Nightly run 1", "nightly backup", "weekly run", "50% done"]
+    for label in labels:
+        h.submit(
+            "delete",
+            {
+                "endpoint": h.collections["Archive"],
+                "label": label,
+                "ignore_missing": True,
+                "DATA": [{"DATA_TYPE": "delete_item", "path": "/nothing-here"}],
+            },
+        )
+
+    def found(clause: str) -> set[str]:
+        data = h.client.get("/v0.10/task_list", query_string={"filter": clause}).json["DATA"]
+        return {t["label"] for t in data}
+
+    assert found("label:~*run*") == {"Nightly run 1", "weekly run"}
+    assert found("label:~nightly*") == {"Nightly run 1", "nightly backup"}  # ignores case
+    assert found("label:~run") == set()  # the whole label, not a part of it
+    assert found("label:=weekly run") == {"weekly run"}
+    assert found("label:!~*run*") == {"nightly backup", "50% done"}
+    assert found("label:~*run*,~*backup") == {"Nightly run 1", "weekly run", "nightly backup"}
+    assert found("label:~nightly*,!~*backup") == {"Nightly run 1"}
+    assert found("label:~5*%*") == {"50% done"} and found("label:~%*") == set()

@@ -55,6 +55,27 @@ def get_endpoint(endpoint_id):
         return jsonify(endpoint_doc(session, coll, who.identity_id))
 
 
+@bp.get("/endpoint/<endpoint_id>/my_shared_endpoint_list")
+def my_shared_endpoint_list(endpoint_id):
+    """The guest collections on this mapped collection where the caller is an
+    administrator or access manager (globus-sdk's `my_shared_endpoint_list`)."""
+    who = caller()
+    with state().db.session() as session:
+        host = load_collection(session, endpoint_id)
+        guests = session.scalars(
+            select(Collection)
+            .where(Collection.host_collection_id == host.id)
+            .order_by(Collection.display_name, Collection.id)
+        ).all()
+        docs = [
+            endpoint_doc(session, g, who.identity_id)
+            for g in guests
+            if {"administrator", "access_manager"}
+            & set(policy.effective_roles(session, g, who.identity_id))
+        ]
+    return jsonify({"DATA_TYPE": "endpoint_list", "DATA": docs})
+
+
 @bp.put("/endpoint/<endpoint_id>")
 def update_endpoint(endpoint_id):
     who = caller()

@@ -5,7 +5,7 @@ transfers, skipped errors."""
 from __future__ import annotations
 
 from flask import request
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from localglobus.errors import bad_request
@@ -63,13 +63,28 @@ def task_filters(raw: str | None) -> list:
 
 
 def _label_clause(value: str):
-    if value.startswith("!~"):
-        return func.coalesce(Task.label, "").not_like(f"%{value[2:]}%")
-    if value.startswith("~"):
-        return Task.label.like(f"%{value[1:]}%")
-    if value.startswith("!"):
-        return func.coalesce(Task.label, "") != value[1:]
-    return Task.label == (value[1:] if value.startswith("=") else value)
+    """`label:` values as globus-cli sends them (docs/globus-api.md B.7): `~glob` matches
+    the whole label ignoring case, `*` any text; `=text` exactly; `!~glob` and `!text`
+    their negations. Several values, comma-separated: any positive one, no negative one."""
+    label = func.coalesce(Task.label, "")
+    positive, negative = [], []
+    for item in (v for v in value.split(",") if v):
+        if item.startswith("!~"):
+            negative.append(func.lower(label).like(_glob(item[2:]), escape="\\"))
+        elif item.startswith("~"):
+            positive.append(func.lower(label).like(_glob(item[1:]), escape="\\"))
+        elif item.startswith("!"):
+            negative.append(label == item[1:])
+        else:
+            positive.append(label == (item[1:] if item.startswith("=") else item))
+    clause = or_(*positive) if positive else true()
+    return and_(clause, *[not_(n) for n in negative])
+
+
+def _glob(pattern: str) -> str:
+    """A `*` wildcard pattern as a LIKE pattern, lower case, LIKE's own wildcards literal."""
+    escaped = pattern.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
 
 
 def task_order(raw: str | None) -> list:

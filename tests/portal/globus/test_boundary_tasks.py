@@ -221,7 +221,7 @@ def test_task_list_sends_newest_first_with_filters(rsps):
         "offset": ["50"],
         "orderby": ["request_time DESC"],
         "filter": [
-            "type:TRANSFER/status:SUCCEEDED/label:~nightly run"
+            "type:TRANSFER/status:SUCCEEDED/label:~*nightly run*"
             "/request_time:2021-09-01 00:00:00,2021-09-03 00:00:00"
         ],
     }
