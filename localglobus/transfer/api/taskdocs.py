@@ -5,7 +5,7 @@ transfers, skipped errors."""
 from __future__ import annotations
 
 from flask import request
-from sqlalchemy import and_, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from localglobus.errors import bad_request
@@ -67,7 +67,8 @@ def _label_clause(value: str):
     the whole label ignoring case, `*` any text; `=text` exactly; `!~glob` and `!text`
     their negations. Several values, comma-separated: any positive one, no negative one."""
     label = func.coalesce(Task.label, "")
-    positive, negative = [], []
+    positive: list[ColumnElement[bool]] = []
+    negative: list[ColumnElement[bool]] = []
     for item in (v for v in value.split(",") if v):
         if item.startswith("!~"):
             negative.append(func.lower(label).like(_glob(item[2:]), escape="\\"))
