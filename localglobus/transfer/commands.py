@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import sys
@@ -90,6 +91,13 @@ def add_commands(sub) -> None:
     p.add_argument("--unmap", action="append", default=[], metavar="USERNAME")
     p.add_argument("--deny-user", action="append", default=[], metavar="ACCOUNT")
     p.add_argument("--undeny-user", action="append", default=[], metavar="ACCOUNT")
+    p.add_argument(
+        "--high-assurance", action=argparse.BooleanOptionalAction, help="(its collections too)"
+    )
+    p.add_argument(
+        "--authentication-timeout-mins", type=int, help="a sign-in this recent (0: no limit)"
+    )
+    p.add_argument("--require-mfa", action=argparse.BooleanOptionalAction)
     p.set_defaults(func=_gateway_update)
     p = verbs.add_parser("list", help="list storage gateways")
     p.set_defaults(func=_gateway_list)
@@ -190,16 +198,23 @@ def create_collection(
         _check_guest_allowed(session, host, host_path, owner_id)
         entity_type, public, gateway_id = GUEST, False, None
         restrict_paths = sharing_restrict_paths = None
+        high_assurance = high_assurance or host.high_assurance
     else:
         if not root:
             raise CollectionError("A mapped collection needs --root DIR")
         real = os.path.realpath(root)
         os.makedirs(real, exist_ok=True)
         entity_type, public, host_id, host_path = MAPPED, True, None, None
-        if gateway_id is None:
-            gateway_id = default_gateway(session).id
-        elif session.get(StorageGateway, gateway_id) is None:
+        gateway = (
+            default_gateway(session)
+            if gateway_id is None
+            else session.get(StorageGateway, gateway_id)
+        )
+        if gateway is None:
             raise CollectionError(f"No such storage gateway: {gateway_id}")
+        gateway_id = gateway.id
+        # As on GCSv5, a high-assurance gateway makes its collections high assurance.
+        high_assurance = high_assurance or gateway.high_assurance
         for doc in (restrict_paths, sharing_restrict_paths):
             _check_restrictions(doc)
     coll = Collection(
@@ -356,8 +371,14 @@ def update_gateway(
     unmap: Sequence[str] = (),
     deny: Sequence[str] = (),
     undeny: Sequence[str] = (),
+    high_assurance: bool | None = None,
+    authentication_timeout_mins: int | None = None,
+    require_mfa: bool | None = None,
 ) -> StorageGateway:
-    """Change a gateway's rules; they apply to the next operation and to running tasks."""
+    """Change a gateway's rules; they apply to the next operation and to running tasks.
+    None leaves a session-policy setting as it is (a timeout of 0 removes it)."""
+    if authentication_timeout_mins is not None and authentication_timeout_mins < 0:
+        raise CollectionError("--authentication-timeout-mins must be 0 or more")
     bad = [d for d in add_domains if not _is_domain_pattern(d.strip().lower())]
     if bad:
         raise CollectionError(f"Not an identity domain: {', '.join(bad)}")
@@ -373,6 +394,20 @@ def update_gateway(
     denied += [u for u in deny if u not in denied]
     # New lists, so that SQLAlchemy sees the JSON columns change.
     gateway.allowed_domains, gateway.mappings, gateway.users_deny = domains, explicit, denied
+    if authentication_timeout_mins is not None:
+        gateway.authentication_timeout_mins = authentication_timeout_mins or None
+    if require_mfa is not None:
+        gateway.require_mfa = require_mfa
+    if high_assurance is not None:
+        gateway.high_assurance = high_assurance
+        # As on GCSv5, its collections (and their guests) follow.
+        mapped = session.scalars(select(Collection).where(Collection.gateway_id == gateway.id))
+        for coll in mapped:
+            coll.high_assurance = high_assurance
+            for guest in session.scalars(
+                select(Collection).where(Collection.host_collection_id == coll.id)
+            ):
+                guest.high_assurance = high_assurance
     session.flush()
     return gateway
 
@@ -389,6 +424,9 @@ def _gateway_update(args, settings: Settings) -> int:
             unmap=args.unmap,
             deny=args.deny_user,
             undeny=args.undeny_user,
+            high_assurance=args.high_assurance,
+            authentication_timeout_mins=args.authentication_timeout_mins,
+            require_mfa=args.require_mfa,
         )
         return f"{gateway.id}\t{','.join(gateway.allowed_domains)}"
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from localglobus.db import as_utc, utcnow
 from localglobus.models import Client, Identity
-from localglobus.transfer import policy
+from localglobus.transfer import gateways, policy
 from localglobus.transfer.models import Collection, Task
 from localglobus.transfer.times import iso
 
@@ -44,6 +44,10 @@ def endpoint_doc(session: Session, coll: Collection, identity_id: str | None) ->
     host = session.get(Collection, coll.host_collection_id) if coll.host_collection_id else None
     owner = identity_name(session, coll.owner_id)
     roles = policy.effective_roles(session, coll, identity_id) if identity_id else []
+    gateway = gateways.gateway_of(session, coll)
+    timeout = gateway.authentication_timeout_mins if gateway is not None else None
+    if coll.high_assurance and not timeout:
+        timeout = 30  # what GCSv5 sets on a high-assurance gateway unless told otherwise
     netloc = request.host if has_request_context() else "127.0.0.1:443"
     hostname = netloc.split(":")[0]
     # GCSv5's addresses (docs/globus-api.md B.2): its GCS Manager API and the collection's
@@ -99,8 +103,8 @@ def endpoint_doc(session: Session, coll: Collection, identity_id: str | None) ->
             identity_id and coll.is_guest and policy.can_manage_acl(session, coll, identity_id)
         ),
         "high_assurance": coll.high_assurance,
-        "authentication_assurance_timeout": 30 if coll.high_assurance else None,
-        "authentication_timeout_mins": 30 if coll.high_assurance else None,
+        "authentication_assurance_timeout": timeout * 60 if timeout else None,
+        "authentication_timeout_mins": timeout,
         "authentication_policy_id": None,
         "public": coll.public,
         "subscription_id": None,
@@ -111,7 +115,7 @@ def endpoint_doc(session: Session, coll: Collection, identity_id: str | None) ->
         "force_verify": False,
         "disable_verify": False,
         "disable_anonymous_writes": False,
-        "mfa_required": False,
+        "mfa_required": bool(gateway and gateway.require_mfa),
         "is_globus_connect": False,
         "is_go_storage": False,
         "gcp_connected": None,

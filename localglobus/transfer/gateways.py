@@ -11,16 +11,24 @@ may do, most specific path first.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from localglobus.auth.identities import LinkedIdentity, identity_set_of
+from localglobus.auth.identities import LinkedIdentity, SessionAuthentication, identity_set_of
 from localglobus.auth.policies import domain_matches
+from localglobus.db import as_utc, utcnow
 from localglobus.transfer.models import Collection, StorageGateway
 from localglobus.transfer.paths import as_dir
 
 NOT_FROM_ALLOWED_DOMAIN = "None of your identities are from domains allowed by resource policies"
+# A gateway with a session policy (high assurance, an authentication timeout) wants an
+# identity of an allowed domain authenticated in this session, recently enough: the
+# recorded refusal (globus-sdk's guide to Transfer authorization parameters).
+NOT_AUTHENTICATED_FROM_ALLOWED_DOMAIN = (
+    "None of your authenticated identities are from domains allowed by resource policies"
+)
 INVALID_USER = (
     "Identity set contains an identity from an allowed domain, but it does not map to a "
     "valid username for this connector"
@@ -30,15 +38,20 @@ INVALID_USER = (
 class LoginDenied(Exception):
     """The gateway refuses the identity set: GCS's message and its `detail` document."""
 
-    def __init__(self, message: str, detail: dict):
+    def __init__(self, message: str, detail: dict, authorization_parameters: dict | None = None):
         super().__init__(message)
         self.message = message
         self.detail = detail
+        # What a new sign-in must bring (a session policy refused it): the client sends
+        # these to Auth (docs/globus-api.md B.15).
+        self.authorization_parameters = authorization_parameters
 
     def gridftp_text(self) -> str:
         """The 530 reply of the data channel, with the CRLFs escaped as Globus shows them."""
-        result = {
-            "DATA_TYPE": "result#1.1.0",
+        result: dict = {"DATA_TYPE": "result#1.1.0"}
+        if self.authorization_parameters:
+            result["authorization_parameters"] = self.authorization_parameters
+        result |= {
             "code": "permission_denied",
             "detail": self.detail,
             "has_next_page": False,
@@ -146,3 +159,53 @@ def task_login_refusal(session: Session, task) -> tuple[Collection, LoginDenied]
         except LoginDenied as denied:
             return coll, denied
     return None
+
+
+def has_session_policy(gateway: StorageGateway) -> bool:
+    return bool(
+        gateway.high_assurance or gateway.authentication_timeout_mins or gateway.require_mfa
+    )
+
+
+def check_session(
+    gateway: StorageGateway,
+    identity_set: Sequence[LinkedIdentity],
+    authentications: Mapping[str, SessionAuthentication],
+) -> None:
+    """A gateway's session policy (LoginDenied with the authorization parameters that a
+    new sign-in must satisfy): some identity of the set, of an allowed domain, signed in
+    during the token's Auth session within `authentication_timeout_mins`, with a second
+    factor where `require_mfa`."""
+    if not has_session_policy(gateway):
+        return
+    patterns = [d.lower() for d in gateway.allowed_domains or []]
+    timeout = gateway.authentication_timeout_mins
+    now = utcnow()
+    for identity in identity_set:
+        auth = authentications.get(identity.id)
+        if auth is None or not domain_matches(identity.domain, patterns):
+            continue
+        if timeout and as_utc(auth.auth_time) + timedelta(minutes=timeout) < now:
+            continue
+        if gateway.require_mfa and not auth.mfa:
+            continue
+        return
+    params: dict = {"session_required_single_domain": list(gateway.allowed_domains or [])}
+    if gateway.require_mfa:
+        params["session_required_mfa"] = True
+    raise LoginDenied(
+        NOT_AUTHENTICATED_FROM_ALLOWED_DOMAIN,
+        {
+            "DATA_TYPE": "not_from_allowed_domain#1.0.0",
+            "allowed_domains": list(gateway.allowed_domains or []),
+        },
+        authorization_parameters=params,
+    )
+
+
+def gateway_of(session: Session, coll: Collection) -> StorageGateway | None:
+    """The storage gateway a collection (or, for a guest, its host) belongs to."""
+    if coll.is_guest:
+        host = session.get(Collection, coll.host_collection_id) if coll.host_collection_id else None
+        coll = host if host is not None else coll
+    return session.get(StorageGateway, coll.gateway_id) if coll.gateway_id else None

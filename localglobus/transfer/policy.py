@@ -222,6 +222,9 @@ def check_path(
         )
     try:
         perms = permissions(session, caller, coll, vpath)
+        gateway = gateways.gateway_of(session, coll)
+        if gateway is not None:
+            gateways.check_session(gateway, caller.identity_set, caller.authentications)
     except LoginDenied as denied:
         raise login_failed(coll, operation, denied, server_name()) from None
     if ("w" in perms) if write else ("r" in perms):
@@ -255,6 +258,15 @@ def _denied(coll: Collection, vpath: str, write: bool, code: str) -> TransferAPI
 
 
 def login_failed(coll: Collection, operation: str, denied: LoginDenied, server: str) -> Exception:
-    """The error Transfer answers when the collection refuses the login (502)."""
+    """The error Transfer answers when the collection refuses the login (502); a refused
+    session policy also carries the authorization parameters at the top, where
+    globus-sdk and globus-cli read them (docs/globus-api.md B.15)."""
     message = "Command Failed: " + gateways.login_failed_text(coll, denied, server)
-    return TransferAPIError(502, _OPERATION_CODES[operation], message)
+    extra = {}
+    if denied.authorization_parameters:
+        extra["authorization_parameters"] = {
+            "session_message": "This collection requires a recent sign-in with an identity "
+            f"of {', '.join(denied.detail.get('allowed_domains', []))}.",
+            **denied.authorization_parameters,
+        }
+    return TransferAPIError(502, _OPERATION_CODES[operation], message, **extra)

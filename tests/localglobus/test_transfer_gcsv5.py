@@ -294,3 +294,69 @@ def test_a_task_to_a_collection_that_refuses_the_login_waits_with_a_fault(transf
     done = h.wait(sub["task_id"])
     assert done["status"] == "SUCCEEDED" and done["faults"] >= 2
     assert (h.root("Partner Cluster") / "from-uni.txt").read_text() == "results\n"
+
+
+def test_a_session_policy_wants_a_recent_sign_in_of_an_allowed_domain(transfer_harness):
+    """A high-assurance gateway with an authentication timeout (and then MFA) refuses a
+    session without a recent enough sign-in of an allowed identity, with the recorded
+    LoginFailed answer and the authorization parameters a new sign-in must meet."""
+    import dataclasses
+    from datetime import timedelta
+
+    from localglobus.auth.identities import SessionAuthentication
+    from localglobus.db import utcnow
+    from localglobus.transfer.commands import update_gateway
+    from tests.localglobus.conftest import PARTNER_ID
+
+    h = transfer_harness.act_as("researcher", consent=False)
+    lab = h.collections["Lab Storage"]
+    researcher = h.users["researcher@uni.example"]
+    _change(
+        h,
+        lambda s: update_gateway(
+            s,
+            _gateway_of(s, h, "Lab Storage"),
+            high_assurance=True,
+            authentication_timeout_mins=60,
+        ),
+    )
+
+    def ls_with(**signed_in):
+        auths = {
+            identity: SessionAuthentication(identity, utcnow() - age, "idp", mfa)
+            for identity, (age, mfa) in signed_in.items()
+        }
+        h.caller = dataclasses.replace(h.caller, authentications=auths)
+        return h.client.get(LS.format(lab), query_string={"path": "/"})
+
+    fresh, stale = timedelta(minutes=5), timedelta(hours=2)
+    none = ls_with()
+    old = ls_with(**{researcher: (stale, False)})
+    partner_only = ls_with(**{PARTNER_ID: (fresh, False)})
+    recent = ls_with(**{researcher: (fresh, False)})
+    doc = h.client.get(f"/v0.10/endpoint/{lab}").json
+
+    for refused in (none, old, partner_only):
+        assert refused.status_code == 502
+        assert refused.json["code"] == "ExternalError.DirListingFailed.LoginFailed"
+        params = refused.json["authorization_parameters"]
+        assert params["session_required_single_domain"] == ["uni.example"]
+        assert "session_required_mfa" not in params
+        result = _gridftp_result(refused.json["message"])
+        assert result["message"] == (
+            "None of your authenticated identities are from domains allowed by resource policies"
+        )
+        assert result["authorization_parameters"] == {
+            "session_required_single_domain": ["uni.example"]
+        }
+    # High assurance: no data_access consent, as on Globus (this caller has none).
+    assert recent.status_code == 200
+    assert doc["high_assurance"] is True and doc["authentication_timeout_mins"] == 60
+
+    _change(h, lambda s: update_gateway(s, _gateway_of(s, h, "Lab Storage"), require_mfa=True))
+    no_mfa = ls_with(**{researcher: (fresh, False)})
+    with_mfa = ls_with(**{researcher: (fresh, True)})
+
+    assert no_mfa.status_code == 502
+    assert no_mfa.json["authorization_parameters"]["session_required_mfa"] is True
+    assert with_mfa.status_code == 200
