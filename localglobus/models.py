@@ -34,6 +34,9 @@ class Identity(Base):
     primary_id: Mapped[str | None] = mapped_column(
         ForeignKey("identities.id"), nullable=True, index=True
     )
+    # The TOTP secret of the identity's second factor (base32; `localglobus demo` prints
+    # the demo users'). Kept readable: verifying a code needs it.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     @property
     def is_client(self) -> bool:

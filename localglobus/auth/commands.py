@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 
+import pyotp
 from sqlalchemy import select
 
 from localglobus.auth.clients import create_client, new_secret
@@ -206,6 +207,7 @@ def demo_auth(settings: Settings, portal_url: str | None = None) -> dict[str, st
     )
     redirect_uri = portal_url + "/auth/callback"
     identities: dict[str, str] = {}
+    secrets_by_user: dict[str, str] = {}
     with open_db(settings).session() as session:
         for username, name, email, link_to in DEMO_USERS:
             identity = find_by_username(session, username)
@@ -216,7 +218,11 @@ def demo_auth(settings: Settings, portal_url: str | None = None) -> dict[str, st
                 # The demo password changed (LOCALGLOBUS_DEMO_PASSWORD): follow it, so the
                 # printed sign-ins always work.
                 identity.password_hash = hash_secret(password)
+            if not identity.totp_secret:
+                # A second factor for sign-ins that ask for MFA (high-assurance policies).
+                identity.totp_secret = pyotp.random_base32()
             identities[username] = identity.id
+            secrets_by_user[username] = identity.totp_secret
         client_id, secret, redirect_uris = _ensure_portal_client(session, settings, redirect_uri)
         if session.get(Client, GLOBUS_CLI_CLIENT_ID) is None:
             create_client(session, "Globus CLI", client_id=GLOBUS_CLI_CLIENT_ID, native=True)
@@ -227,6 +233,7 @@ def demo_auth(settings: Settings, portal_url: str | None = None) -> dict[str, st
     for username, name, _email, link_to in DEMO_USERS:
         linked = f", linked with {link_to}" if link_to else ""
         print(f"{username} / {password}  ({name}{linked})")
+        print(f"    second factor (TOTP) secret: {secrets_by_user[username]}")
     print(f"portal client {client_id} for {redirect_uri} in {settings.portal_client_file}")
     return identities
 

@@ -11,6 +11,7 @@ import hmac
 import secrets
 import time
 
+import pyotp
 from authlib.oauth2 import OAuth2Error
 from flask import (
     Blueprint,
@@ -105,7 +106,15 @@ def needs_sign_in(args: dict, rid: str) -> bool:
         v.strip().lower() for v in (args.get("session_required_identities") or "").split(",")
     ]
     required = [v for v in required if v]
-    return bool(required) and not (signed_in_names() & set(required))
+    if required and not (signed_in_names() & set(required)):
+        return True
+    return bool(session_needs(args))
+
+
+def session_needs(args: dict) -> list[str]:
+    """What the request's session parameters ask that this browser's session lacks."""
+    with get_state().db.session() as db:
+        return sessions.unmet(db, sessions.find(db, session.get(SESSION_KEY)), args)
 
 
 def signed_in_names() -> set[str]:
@@ -167,6 +176,7 @@ def _render_sign_in(rid: str, entry: dict, error: str | None = None, status: int
         client=client,
         session_message=args.get("session_message"),
         required=args.get("session_required_identities"),
+        needs=session_needs(args),
         error=error,
         username=request.form.get("username", ""),
         csrf_token=csrf_token(),
@@ -198,9 +208,27 @@ def sign_in_post():
         throttle.failed(username)
         return _render_sign_in(rid, entry, "Wrong username or password.", status=401)
     throttle.succeeded(username)
-    # Signing in with another identity of the same set adds it to the session, as on
-    # Globus; anyone else starts a new session: nothing from before it is kept but the
-    # pending requests of this browser.
+    with get_state().db.session() as db:
+        wants_mfa = sessions.wants_mfa(db, entry["args"])
+        row = db.get(Identity, signed_in)
+        secret = row.totp_secret if row is not None else None
+    if wants_mfa:
+        if not secret:
+            return _render_sign_in(
+                rid, entry, f"{username} has no second factor set up.", status=403
+            )
+        # The password was right; the sign-in counts once the code is.
+        session[PENDING_KEY][rid]["mfa_for"] = [signed_in, primary_id]
+        session.modified = True
+        return _render_mfa(rid, entry, username)
+    _complete_sign_in(rid, signed_in, primary_id, mfa=False)
+    return redirect(url_for("auth_pages.consent", rid=rid))
+
+
+def _complete_sign_in(rid: str, signed_in: str, primary_id: str, mfa: bool) -> None:
+    """Signing in with another identity of the same set adds it to the session, as on
+    Globus; anyone else starts a new session: nothing from before it is kept but the
+    pending requests of this browser."""
     with get_state().db.session() as db:
         row = sessions.find(db, session.get(SESSION_KEY))
         if row is None or row.identity_id != primary_id:
@@ -210,9 +238,50 @@ def sign_in_post():
             session[PENDING_KEY] = pending
             row, secret = sessions.start(db, primary_id)
             session[SESSION_KEY] = secret
-        sessions.record_sign_in(row, signed_in)
+        sessions.record_sign_in(row, signed_in, mfa=mfa)
     session[PENDING_KEY][rid]["signed_in"] = True
+    session[PENDING_KEY][rid].pop("mfa_for", None)
     session.modified = True
+
+
+def _render_mfa(rid: str, entry: dict, username: str, error: str | None = None, status=200):
+    page = render_template(
+        "auth/mfa.html",
+        rid=rid,
+        client=_client(entry["args"].get("client_id", "")),
+        username=username,
+        error=error,
+        csrf_token=csrf_token(),
+    )
+    return page, status
+
+
+@bp.post("/v2/web/login/mfa")
+def mfa_post():
+    """The second step of a sign-in that asks for MFA: the authenticator app's code."""
+    rid = request.form.get("rid", "")
+    entry = _pending(rid)
+    _check_csrf()
+    waiting = entry.get("mfa_for")
+    if not waiting:
+        return redirect(url_for("auth_pages.sign_in", rid=rid))
+    signed_in, primary_id = waiting
+    with get_state().db.session() as db:
+        identity = db.get(Identity, signed_in)
+        username, secret = (identity.username, identity.totp_secret) if identity else ("", None)
+    throttle = _throttle()
+    key = f"mfa:{username}"
+    if throttle.locked_for(key):
+        return _render_mfa(rid, entry, username, "Too many wrong codes. Try again later.", 429)
+    time.sleep(throttle.delay(key))
+    code = request.form.get("code", "").replace(" ", "")
+    if not secret or not code.isdigit() or not pyotp.TOTP(secret).verify(code, valid_window=1):
+        throttle.failed(key)
+        return _render_mfa(
+            rid, entry, username, "That code is not right. Try the current one.", 401
+        )
+    throttle.succeeded(key)
+    _complete_sign_in(rid, signed_in, primary_id, mfa=True)
     return redirect(url_for("auth_pages.consent", rid=rid))
 
 

@@ -13,10 +13,16 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from localglobus.auth.identities import SessionAuthentication, identity_provider_id
+from localglobus.auth import policies
+from localglobus.auth.identities import (
+    SessionAuthentication,
+    identity_provider_id,
+    identity_set_of,
+)
+from localglobus.auth.policies import domain_matches
 from localglobus.auth.tokens import digest
 from localglobus.db import utcnow
-from localglobus.models import AuthSession, Identity
+from localglobus.models import AuthPolicy, AuthSession, Identity
 
 
 def start(db: Session, primary_id: str) -> tuple[AuthSession, str]:
@@ -83,3 +89,50 @@ def session_info(db: Session, session_id: str | None) -> dict:
             for identity_id, auth in found.items()
         },
     }
+
+
+def _flag(value) -> bool:
+    return str(value or "").strip().lower() in ("true", "1", "yes")
+
+
+def _items(value) -> list[str]:
+    return [v.strip() for v in str(value or "").split(",") if v.strip()]
+
+
+def wants_mfa(db: Session, args: dict) -> bool:
+    """Whether an authorize request asks for a second factor: `session_required_mfa`, or
+    a required policy that requires MFA."""
+    if _flag(args.get("session_required_mfa")):
+        return True
+    for policy_id in _items(args.get("session_required_policies")):
+        policy = db.get(AuthPolicy, policy_id)
+        if policy is not None and policy.required_mfa:
+            return True
+    return False
+
+
+def unmet(db: Session, row: AuthSession | None, args: dict) -> list[str]:
+    """What an authorize request's session parameters (docs/globus-api.md A.1) ask of
+    the session that it lacks, in words for the sign-in page; empty when nothing."""
+    found = authentications(db, row.id) if row is not None else {}
+    domains = [d.lower() for d in _items(args.get("session_required_single_domain"))]
+    signed = []
+    for auth in found.values():
+        identity = db.get(Identity, auth.identity_id)
+        domain = identity.username.rpartition("@")[2].lower() if identity else ""
+        if not domains or domain_matches(domain, domains):
+            signed.append(auth)
+    needs = []
+    if domains and not signed:
+        needs.append(f"an identity of {', '.join(domains)}")
+    if _flag(args.get("session_required_mfa")) and not any(a.mfa for a in signed):
+        needs.append("a second factor (the code of your authenticator app)")
+    if row is not None:
+        members = identity_set_of(db, row.identity_id)
+    else:
+        members = ()
+    for policy_id in _items(args.get("session_required_policies")):
+        policy = db.get(AuthPolicy, policy_id)
+        if policy is not None and policies.check(db, policy_id, members, found) is not None:
+            needs.append(f"a sign-in meeting the policy {policy.display_name!r}")
+    return needs

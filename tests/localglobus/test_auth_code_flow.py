@@ -12,6 +12,8 @@ import pytest
 import requests
 from bs4 import BeautifulSoup
 
+from tests.conftest import DEMO_PASSWORD as PW
+
 TRANSFER = "urn:globus:auth:scope:transfer.api.globus.org:all"
 DATA_ACCESS = "https://auth.globus.org/scopes/0c7e0d2a-1111-4222-8333-444455556666/data_access"
 
@@ -386,7 +388,6 @@ def test_session_parameters_are_accepted_and_the_message_is_shown(
         auth_confidential_client["redirect_uri"],
         ["openid"],
         session_required_identities="researcher@uni.example",
-        session_required_mfa="True",
         session_message="Please re-authenticate for <Ferry>",
     )
 
@@ -443,3 +444,55 @@ def test_consent_page_lists_the_requested_scopes_and_names_the_collection(
     assert labels[-1] == f"Access your data on collection {name} (optional)"
     assert soup.select_one(".username").get_text() == "admin@uni.example"
     assert [b["value"] for b in soup.select("form button")] == ["allow", "deny"]
+
+
+def test_session_required_single_domain_asks_for_an_identity_of_that_domain(
+    localglobus, auth_browser, auth_confidential_client
+):
+    ac = confidential(localglobus, auth_confidential_client)
+    redirect_uri = auth_confidential_client["redirect_uri"]
+    auth_browser.sign_in(start(ac, redirect_uri, ["openid"]))  # researcher@uni.example
+
+    page = auth_browser.session.get(
+        start(ac, redirect_uri, ["openid"], session_required_single_domain="partner.example")
+    )
+    needs = BeautifulSoup(page.text, "html.parser").find(class_="notice").get_text(" ", strip=True)
+    again = auth_browser.follow(auth_browser.submit(page, username="researcher", password=PW))
+    partner = auth_browser.submit(again, username="researcher@partner.example", password=PW)
+    code = auth_browser.code_from(
+        auth_browser.submit(auth_browser.follow(partner), decision="allow")
+    )
+    tokens = ac.oauth2_exchange_code_for_tokens(code["code"])
+    info = ac.oauth2_token_introspect(tokens["access_token"], include="session_info")
+
+    assert "/v2/web/login" in page.url and "an identity of partner.example" in needs
+    assert "/v2/web/login" in again.url  # a uni.example sign-in does not meet it
+    assert len(info["session_info"]["authentications"]) == 2  # both, in one session
+
+
+def test_session_required_mfa_asks_for_the_authenticator_code(
+    localglobus, auth_browser, auth_confidential_client
+):
+    import pyotp
+
+    demo = localglobus.cli("demo").stdout.splitlines()
+    at = next(i for i, line in enumerate(demo) if line.startswith("researcher@uni.example /"))
+    secret = demo[at + 1].rpartition(": ")[2]
+    ac = confidential(localglobus, auth_confidential_client)
+    url = start(
+        ac, auth_confidential_client["redirect_uri"], ["openid"], session_required_mfa="True"
+    )
+
+    page = auth_browser.session.get(url)
+    mfa_page = auth_browser.submit(page, username="researcher", password=PW)
+    wrong = auth_browser.submit(mfa_page, code="000000")
+    right = auth_browser.submit(mfa_page, code=pyotp.TOTP(secret).now())
+    code = auth_browser.code_from(auth_browser.submit(auth_browser.follow(right), decision="allow"))
+    tokens = ac.oauth2_exchange_code_for_tokens(code["code"])
+    info = ac.oauth2_token_introspect(tokens["access_token"], include="session_info")
+
+    assert mfa_page.status_code == 200 and "authenticator app" in mfa_page.text
+    assert wrong.status_code == 401 and "not right" in wrong.text
+    assert right.status_code == 302
+    (auth,) = info["session_info"]["authentications"].values()
+    assert auth["amr"] == ["mfa"]
