@@ -194,4 +194,6 @@ class AuthPolicy(Base):
     required_mfa: Mapped[bool] = mapped_column(Boolean, default=False)
     domain_constraints_include: Mapped[list | None] = mapped_column(JSON, nullable=True)
     domain_constraints_exclude: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # Who made it (projects are not modelled: the policies API shows one its own).
+    created_by: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

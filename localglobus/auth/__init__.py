@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # the engine reads identities from here and must not load Fla
 
 def register(app: Flask) -> None:
     """Register the Auth routes, the authorization server and the id_token key."""
-    from localglobus.auth import api, oauth, pages
+    from localglobus.auth import api, oauth, pages, policy_api  # noqa: F401 (routes)
     from localglobus.auth.grants import register_grants
     from localglobus.auth.keys import SigningKey
     from localglobus.auth.server import LocalAuthorizationServer, OAuthClient

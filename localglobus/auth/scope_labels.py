@@ -12,6 +12,9 @@ _LABELS = {
     "email": "See your email address",
     "urn:globus:auth:scope:auth.globus.org:view_identity_set": "See the identities in your set",
     "urn:globus:auth:scope:auth.globus.org:view_identities": "Look up other identities",
+    "urn:globus:auth:scope:auth.globus.org:manage_projects": (
+        "Manage your Globus Auth projects and their policies"
+    ),
     "urn:globus:auth:scope:transfer.api.globus.org:all": (
         "Manage your data with Globus Transfer: list, move and delete files, "
         "and see and cancel your transfers"

@@ -68,3 +68,97 @@ def test_required_mfa_needs_a_second_factor_in_the_session(tmp_path):
     assert refused is not None and refused.needs_mfa
     assert check(session, policy.id, (UNI,), _signed_in(UNI, mfa=True)) is None
     assert policy_document(policy)["required_mfa"] is True
+
+
+MANAGE = "urn:globus:auth:scope:auth.globus.org:manage_projects"
+
+
+def _policy_client(lg, scopes=MANAGE):
+    import globus_sdk
+
+    from tests.localglobus.conftest import auth_register_client
+
+    made = auth_register_client(lg, "Policy admin")
+    ac = globus_sdk.ConfidentialAppAuthClient(
+        made["client_id"], made["client_secret"], base_url=lg.base_url
+    )
+    token = ac.oauth2_client_credentials_tokens(scopes)["access_token"]
+    return globus_sdk.AuthClient(
+        base_url=lg.base_url, authorizer=globus_sdk.AccessTokenAuthorizer(token)
+    )
+
+
+def test_the_policies_api_as_globus_sdk_calls_it(localglobus):
+    import globus_sdk
+    import pytest
+
+    auth = _policy_client(localglobus)
+    made = auth.create_policy(
+        project_id="da84e531-1afb-43cb-8c87-135ab580516a",
+        display_name="Partner sign-in",
+        description="Only partner.example identities",
+        high_assurance=True,
+        authentication_assurance_timeout=3600,
+        domain_constraints_include=["partner.example"],
+    )["policy"]
+    updated = auth.update_policy(made["id"], required_mfa=True)["policy"]
+    listed = [p["id"] for p in auth.get_policies()]
+    other = _policy_client(localglobus)
+    without_scope = _policy_client(localglobus, "openid")
+
+    assert made["high_assurance"] is True and made["authentication_assurance_timeout"] == 3600
+    assert made["domain_constraints_include"] == ["partner.example"]
+    assert updated["required_mfa"] is True and updated["display_name"] == "Partner sign-in"
+    assert listed == [made["id"]]
+    with pytest.raises(globus_sdk.AuthAPIError) as not_theirs:
+        other.get_policy(made["id"])
+    assert not_theirs.value.http_status == 404
+    with pytest.raises(globus_sdk.AuthAPIError) as no_scope:
+        without_scope.get_policies()
+    assert no_scope.value.http_status == 403
+    with pytest.raises(globus_sdk.AuthAPIError) as bad:
+        auth.update_policy(made["id"], authentication_assurance_timeout="soon")  # type: ignore
+    assert bad.value.http_status == 400
+    assert auth.get_policy(made["id"])["policy"]["authentication_assurance_timeout"] == 3600
+    auth.delete_policy(made["id"])
+    assert list(auth.get_policies()) == []
+
+
+def test_session_required_policies_asks_for_a_sign_in_that_meets_the_policy(
+    localglobus, auth_browser, auth_confidential_client
+):
+    from urllib.parse import urlencode
+
+    from bs4 import BeautifulSoup
+
+    from tests.conftest import DEMO_PASSWORD
+
+    auth = _policy_client(localglobus)
+    policy = auth.create_policy(
+        project_id="da84e531-1afb-43cb-8c87-135ab580516a",
+        display_name="Partner sign-in",
+        description="Only partner.example identities",
+        high_assurance=True,
+        authentication_assurance_timeout=3600,
+        domain_constraints_include=["partner.example"],
+    )["policy"]
+    query = {
+        "client_id": auth_confidential_client["client_id"],
+        "redirect_uri": auth_confidential_client["redirect_uri"],
+        "scope": "openid",
+        "response_type": "code",
+    }
+    auth_browser.sign_in(localglobus.base_url + "v2/oauth2/authorize?" + urlencode(query))
+    query["session_required_policies"] = policy["id"]
+
+    page = auth_browser.session.get(
+        localglobus.base_url + "v2/oauth2/authorize?" + urlencode(query)
+    )
+    notice = BeautifulSoup(page.text, "html.parser").find(class_="notice").get_text(" ")
+    partner = auth_browser.submit(
+        page, username="researcher@partner.example", password=DEMO_PASSWORD
+    )
+    consent = auth_browser.follow(partner)
+
+    assert "/v2/web/login" in page.url and "'Partner sign-in'" in notice
+    assert "/v2/web/consent" in consent.url
