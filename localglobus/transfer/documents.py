@@ -20,7 +20,7 @@ NICE_STATUS_SHORT = {
     "Queued": "Queued",
     "PERMISSION_DENIED": "Permission denied",
     "CONNECT_FAILED": "Connection failed",
-    "ENDPOINT_ERROR": "Endpoint error",
+    "QUOTA_EXCEEDED": "Quota exceeded",
     "PAUSED": "Paused",
     "NO_CREDENTIALS": "Credentials expired",
 }

@@ -6,6 +6,8 @@ tasks see the change within about a second.
                                        tasks wait with CONNECT_FAILED faults
     fault online COLLECTION            back up
     fault slow COLLECTION SECONDS      each file of a task takes at least SECONDS (0: off)
+    fault quota COLLECTION BYTES       tasks writing there wait with QUOTA_EXCEEDED faults
+                                       once its files hold BYTES (-1: no quota)
     fault http-errors STATUS COUNT     the next COUNT Transfer calls answer STATUS (429/503)
     fault revoke USERNAME COLLECTION   the identity loses access (a task of it stops with
                                        PERMISSION_DENIED faults)
@@ -46,6 +48,14 @@ def add_fault_commands(sub) -> None:
     p.set_defaults(
         func=lambda args, settings: run_change(
             settings, lambda s: set_slow(s, args.collection, args.seconds)
+        )
+    )
+    p = verbs.add_parser("quota", help="a quota on a collection's folder")
+    p.add_argument("collection", help="collection id or display name")
+    p.add_argument("bytes", type=int, help="the quota in bytes (-1: none)")
+    p.set_defaults(
+        func=lambda args, settings: run_change(
+            settings, lambda s: set_quota(s, args.collection, args.bytes)
         )
     )
     p = verbs.add_parser("http-errors", help="the next Transfer calls answer 429 or 503")
@@ -98,6 +108,16 @@ def set_slow(session: Session, value: str, seconds: float) -> str:
         f"{coll.display_name}: at least {seconds:g} s per file"
         if seconds
         else (f"{coll.display_name} is no longer slow")
+    )
+
+
+def set_quota(session: Session, value: str, quota: int) -> str:
+    coll = find_collection(session, value)
+    coll.quota_bytes = quota if quota >= 0 else None
+    return (
+        f"{coll.display_name}: quota {quota} bytes"
+        if quota >= 0
+        else (f"{coll.display_name}: no quota")
     )
 
 

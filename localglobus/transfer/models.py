@@ -103,10 +103,13 @@ class Collection(Base):
     disable_anonymous_writes: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Faults made on purpose (`localglobus fault`): a collection whose server is down
-    # (every operation and task meets CONNECT_FAILED), or a slow one (each file of a task
-    # takes at least this many seconds).
+    # (every operation and task meets CONNECT_FAILED), a slow one (each file of a task
+    # takes at least this many seconds), one over its quota.
     offline: Mapped[bool] = mapped_column(Boolean, default=False)
     slow_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    # A quota on the collection's folder: once its files hold this many bytes, tasks
+    # writing there wait with QUOTA_EXCEEDED faults (`localglobus fault quota`).
+    quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     @property
     def is_guest(self) -> bool:

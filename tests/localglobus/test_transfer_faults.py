@@ -249,3 +249,23 @@ def test_expired_credentials_make_a_task_inactive_until_its_owner_signs_in(trans
     time.sleep(1.1)  # a sign-in after the expiry, at Auth's one-second resolution
     _change(h, sign_in)
     assert h.wait(task_id)["status"] == "SUCCEEDED"
+
+
+def test_a_destination_over_its_quota_holds_the_task_with_quota_exceeded(transfer_harness):
+    from localglobus.transfer.faults import set_quota, set_slow
+
+    h = transfer_harness
+    used = sum(p.stat().st_size for p in h.root("Archive").rglob("*") if p.is_file())
+    _change(h, lambda s: set_slow(s, "Lab Storage", 0.1))
+    _change(h, lambda s: set_quota(s, "Archive", used + 30))  # room for about 3 parts
+    task_id = _transfer(h)
+
+    held = _until(h, task_id, "the quota", lambda d: d["nice_status"] == "QUOTA_EXCEEDED")
+    event = _events(h, task_id, "QUOTA_EXCEEDED")[0]
+
+    assert held["status"] == "ACTIVE" and held["files_transferred"] < held["files"]
+    assert held["nice_status_short_description"] == "Quota exceeded"
+    assert event["description"] == "quota exceeded" and "Disk quota exceeded" in event["details"]
+
+    _change(h, lambda s: set_quota(s, "Archive", -1))
+    assert h.wait(task_id)["status"] == "SUCCEEDED"
