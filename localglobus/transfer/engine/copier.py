@@ -1,5 +1,12 @@
-"""Copy one file the way the engine needs it: under a temporary name then renamed into
-place, in large chunks with a stop check between them, optionally checksummed.
+"""Copy one file the way the engine needs it: never visible under its real name until it
+is complete, in large chunks with a stop check between them, optionally checksummed.
+
+The copy is written into an unnamed file (`O_TMPFILE`) in the destination directory and
+linked under its name once complete: one directory entry per file, as `cp` makes, and a
+crash leaves nothing behind (the kernel frees an unlinked inode). When the name is taken
+(a resumed or repeated transfer) the file is linked under its temporary name and renamed
+over the old one, atomically. Where the file system has no `O_TMPFILE`, the copy is
+written under the temporary name from the start.
 
 Plain copies use `copy_file_range` (in-kernel, as `cp` does). A checksummed copy reads
 the source once, and hashes the source bytes in a helper thread while the main thread
@@ -19,6 +26,12 @@ from localglobus.transfer.engine import checksums
 CHUNK = 8 << 20
 _HASH_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lg-hash")
 _FALLBACK = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF)
+# What open(O_TMPFILE) answers on a file system (or kernel) without unnamed files.
+_NO_TMPFILE = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT, errno.ENOSYS)
+# Unnamed files are named through /proc/self/fd, so both are needed.
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0) if os.path.isdir("/proc/self/fd") else 0
+# Destination directories where O_TMPFILE was refused: the named temporary file at once.
+_no_tmpfile: set[str] = set()
 
 
 class Stopped(Exception):
@@ -142,7 +155,8 @@ def copy_file(
     progress,
     should_stop,
 ) -> CopyResult:
-    """Copy `src_path` to `dst_dir/name` through `dst_dir/tmp`."""
+    """Copy `src_path` to `dst_dir/name`; `dst_dir/tmp` is its name while incomplete
+    where the file system has no unnamed files, and the step before replacing a file."""
     algorithm = checksums.algorithm_name(algorithm or checksums.DEFAULT)
     final = os.path.join(dst_dir, name)
     tmp_path = os.path.join(dst_dir, tmp)
@@ -159,77 +173,114 @@ def copy_file(
             if skip:
                 return CopyResult(size=st.st_size, unchanged=True, checksummed=hashed)
         for attempt in (1, 2):
-            result = _write_once(
-                src,
-                st,
-                tmp_path,
-                verify,
-                algorithm,
-                external,
-                preserve_timestamp,
-                progress,
-                should_stop,
-            )
+            dst, named = _open_destination(dst_dir, tmp_path, stat_mod.S_IMODE(st.st_mode))
+            try:
+                result = _write_once(
+                    src,
+                    dst,
+                    st,
+                    verify,
+                    algorithm,
+                    external,
+                    preserve_timestamp,
+                    progress,
+                    should_stop,
+                )
+                if result is not None:
+                    _place(dst, named, tmp_path, final)
+                    named = False  # placed: nothing to remove
+            finally:
+                os.close(dst)
+                if named:
+                    _unlink(tmp_path)
             if result is not None:
-                break
+                return result
             if attempt == 2:
                 raise CopyError("VERIFY_CHECKSUM", "checksum verification failed", "destination")
             os.lseek(src, 0, os.SEEK_SET)
-        try:
-            os.rename(tmp_path, final)
-        except OSError as exc:
-            _unlink(tmp_path)
-            raise classify(exc, "destination") from None
-        return result
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
     finally:
         os.close(src)
 
 
-def _write_once(src, st, tmp_path, verify, algorithm, external, preserve, progress, should_stop):
-    """Write the temporary copy; None when the destination digest did not match."""
-    try:
-        # O_TRUNC reuses a leftover of a killed run; O_NOFOLLOW refuses a planted symlink.
-        # The source's mode at creation, less the umask, as cp does (an fchmod costs a
-        # metadata write per file).
-        mode = stat_mod.S_IMODE(st.st_mode)
-        flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+def _open_destination(dst_dir: str, tmp_path: str, mode: int) -> tuple[int, bool]:
+    """The file to write the copy into, and whether it has a (temporary) name.
+
+    The source's mode at creation, less the umask, as cp does (an fchmod costs a
+    metadata write per file)."""
+    if _O_TMPFILE and dst_dir not in _no_tmpfile:
         try:
-            dst = os.open(tmp_path, flags, mode)
+            return os.open(dst_dir, os.O_RDWR | _O_TMPFILE, mode), False
+        except OSError as exc:
+            if exc.errno not in _NO_TMPFILE or not os.path.isdir(dst_dir):
+                raise classify(exc, "destination") from None
+            _no_tmpfile.add(dst_dir)
+    # O_TRUNC reuses a leftover of a killed run; O_NOFOLLOW refuses a planted symlink.
+    flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    try:
+        try:
+            return os.open(tmp_path, flags, mode), True
         except PermissionError:
             _unlink(tmp_path)  # a read-only leftover of a killed run
-            dst = os.open(tmp_path, flags, mode)
+            return os.open(tmp_path, flags, mode), True
     except OSError as exc:
         raise classify(exc, "destination") from None
-    ok = False
+
+
+def _link(fd: int, path: str) -> None:
+    """Give the unnamed file `fd` the name `path` (linkat through /proc, which needs no
+    privilege; `src_dir_fd` makes os.link call linkat, and an absolute path ignores it)."""
+    os.link(f"/proc/self/fd/{fd}", path, src_dir_fd=fd, follow_symlinks=True)
+
+
+def _place(dst: int, named: bool, tmp_path: str, final: str) -> None:
+    """Put the complete copy under its real name."""
     try:
-        hashing = verify or external is not None
-        hsrc = checksums.new(algorithm) if hashing else None
-        hdst = checksums.new(algorithm) if verify else None
+        if not named:
+            try:
+                _link(dst, final)
+                return
+            except FileExistsError:
+                pass  # replace the old file atomically: link aside, then rename over it
+            try:
+                _link(dst, tmp_path)
+            except FileExistsError:
+                _unlink(tmp_path)  # a leftover of a killed run
+                _link(dst, tmp_path)
         try:
-            if hashing:
-                size = _copy_hashing(src, dst, hsrc, hdst, progress, should_stop)
-            else:
-                size = _copy_plain(src, dst, st.st_size, progress, should_stop)
-        except OSError as exc:
-            raise classify(exc, "destination") from None
-        # `hsrc` exists whenever `hashing`, which `verify` and `external` both imply.
-        if external is not None and hsrc is not None and hsrc.hexdigest() != external:
-            raise CopyError("VERIFY_CHECKSUM", "source does not match external_checksum", "source")
-        if hdst is not None and hsrc is not None and hdst.hexdigest() != hsrc.hexdigest():
-            return None
-        if preserve:
-            os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
-        ok = True
-        return CopyResult(
-            size=size,
-            checksum=hsrc.hexdigest() if hsrc is not None else None,
-            algorithm=algorithm if hashing else None,
-            checksummed=size if hashing else 0,
-        )
-    finally:
-        os.close(dst)
-        if not ok:
+            os.rename(tmp_path, final)
+        except OSError:
             _unlink(tmp_path)
+            raise
+    except OSError as exc:
+        raise classify(exc, "destination") from None
+
+
+def _write_once(src, dst, st, verify, algorithm, external, preserve, progress, should_stop):
+    """Write the copy into `dst`; None when the destination digest did not match."""
+    hashing = verify or external is not None
+    hsrc = checksums.new(algorithm) if hashing else None
+    hdst = checksums.new(algorithm) if verify else None
+    try:
+        if hashing:
+            size = _copy_hashing(src, dst, hsrc, hdst, progress, should_stop)
+        else:
+            size = _copy_plain(src, dst, st.st_size, progress, should_stop)
+    except OSError as exc:
+        raise classify(exc, "destination") from None
+    # `hsrc` exists whenever `hashing`, which `verify` and `external` both imply.
+    if external is not None and hsrc is not None and hsrc.hexdigest() != external:
+        raise CopyError("VERIFY_CHECKSUM", "source does not match external_checksum", "source")
+    if hdst is not None and hsrc is not None and hdst.hexdigest() != hsrc.hexdigest():
+        return None
+    if preserve:
+        os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return CopyResult(
+        size=size,
+        checksum=hsrc.hexdigest() if hsrc is not None else None,
+        algorithm=algorithm if hashing else None,
+        checksummed=size if hashing else 0,
+    )
 
 
 def _unlink(path: str) -> None:

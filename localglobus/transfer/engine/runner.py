@@ -16,7 +16,7 @@ from localglobus.db import as_utc, utcnow
 from localglobus.transfer import holds
 from localglobus.transfer.engine import expand
 from localglobus.transfer.engine.copier import CopyError, Stopped
-from localglobus.transfer.engine.work import Fatal, Worker
+from localglobus.transfer.engine.work import CONCURRENCY, Fatal, Worker
 from localglobus.transfer.models import Collection, Task, TaskEvent, TaskFile
 
 log = logging.getLogger("localglobus.transfer")
@@ -133,7 +133,11 @@ class Runner:
     # -- the run ------------------------------------------------------------------------
     def run(self) -> None:
         try:
-            self._run()
+            try:
+                self._run()
+            finally:
+                if self.worker is not None:
+                    self.worker.stop()  # no copy in flight while the run is recorded
         except Stopped:
             if self.cancel.is_set():
                 self.finish("canceled")
@@ -163,12 +167,13 @@ class Runner:
             if task.start_time is None:
                 task.start_time = utcnow()
                 kind = "Transfer" if task.type == "TRANSFER" else "Delete"
+                concurrency = CONCURRENCY if task.type == "TRANSFER" else 1
                 session.add(
                     TaskEvent(
                         task_id=task.id,
                         code="STARTED",
                         description="started",
-                        details=json.dumps({"type": f"Local {kind}", "concurrency": 1}),
+                        details=json.dumps({"type": f"Local {kind}", "concurrency": concurrency}),
                     )
                 )
             task.phase, task.nice_status = "running", "OK"

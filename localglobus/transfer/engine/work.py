@@ -1,11 +1,22 @@
 """What each kind of task record does on disk, and how its errors are handled
 (skipped with skip_source_errors, retried for quota unless fail_on_quota_errors, fatal
-otherwise)."""
+otherwise).
+
+A transfer copies several files at once, as Globus does (its `concurrency`): the runner
+hands the file records to `CONCURRENCY` copy threads through a bounded queue and goes on
+reading records and committing progress meanwhile. Copying is mostly system calls, which
+release the GIL, so the threads overlap one another's waits and the runner's database
+work. Every other record waits for the files in flight first (a directory record only
+creates a directory, which file copies also do, so it does not), and so does the end of
+the task; the first fatal error (or stop) ends the other copies at their next chunk.
+"""
 
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import threading
 
 from sqlalchemy import select
 
@@ -15,6 +26,8 @@ from localglobus.transfer.engine.copier import CopyError, Stopped, classify, cop
 from localglobus.transfer.models import TaskFile
 
 QUOTA_RETRY_SECONDS = (1, 2, 5, 10, 30)
+CONCURRENCY = 4  # files in flight per transfer task (Globus endpoints: at most 4)
+QUEUE_ROWS = 64  # file records handed over but not started yet
 
 
 class Fatal(Exception):
@@ -40,6 +53,17 @@ class Worker:
         # Directories already checked to be inside their root (realpath is costly).
         self.src_dirs: dict[str, str] = {}
         self.dst_dirs: dict[str, str] = {}
+        self.sync_level = self.opts.get("sync_level")
+        self.verify = bool(self.opts.get("verify_checksum"))
+        self.preserve = bool(self.opts.get("preserve_timestamp"))
+        # Copy threads, started with the first file records (see the module's docstring).
+        self.concurrency = CONCURRENCY if task.type == "TRANSFER" else 1
+        self.queue: queue.Queue | None = None
+        self.threads: list[threading.Thread] = []
+        self.error: BaseException | None = None  # the first one a copy thread met
+        self.abort = threading.Event()  # set with `error`: the other copies stop
+        self.retry_lock = threading.Lock()
+        self.retrying = 0  # records waiting out a quota error
 
     # -- directory resolution -----------------------------------------------------------
     def _dir(self, cache: dict, root: str, vpath: str, create: bool, side: str) -> str:
@@ -69,8 +93,72 @@ class Worker:
     def dst_dir(self, vpath: str) -> str:
         return self._dir(self.dst_dirs, self.destination_root(), vpath, True, "destination")
 
+    # -- concurrency --------------------------------------------------------------------
+    def should_stop(self) -> bool:
+        return self.abort.is_set() or self.runner.should_stop()
+
+    def _submit(self, row: TaskFile) -> None:
+        if self.queue is None:
+            self.queue = queue.Queue(QUEUE_ROWS)
+        if len(self.threads) < self.concurrency:
+            thread = threading.Thread(
+                target=self._copy_loop,
+                args=(self.queue,),
+                name=f"lg-copy-{self.task.id[:8]}-{len(self.threads)}",
+                daemon=True,
+            )
+            self.threads.append(thread)
+            thread.start()
+        self.queue.put(row)
+
+    def _copy_loop(self, rows: queue.Queue) -> None:
+        while True:
+            row = rows.get()
+            try:
+                if row is None:
+                    return
+                if not self.abort.is_set():
+                    self._process(row)
+            except BaseException as exc:  # handed to the runner's thread by `drain`
+                with self.retry_lock:
+                    if self.error is None:
+                        self.error = exc
+                self.abort.set()
+            finally:
+                rows.task_done()
+
+    def drain(self) -> None:
+        """Wait for the file records handed over; raise the first error they met."""
+        if self.queue is not None:
+            self.queue.join()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        """End the copy threads (the copies in flight stop at their next chunk); their
+        errors are left to `drain`. Called whenever the run ends."""
+        if self.queue is None:
+            return
+        self.abort.set()
+        for _ in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            thread.join()
+        self.threads = []
+        self.queue = None
+
     # -- records ------------------------------------------------------------------------
     def process(self, row: TaskFile) -> None:
+        if self.error is not None:
+            self.drain()
+        if self.concurrency > 1 and row.kind in ("file", "link"):
+            self._submit(row)
+            return
+        if row.kind != "dir":
+            self.drain()
+        self._process(row)
+
+    def _process(self, row: TaskFile) -> None:
         waits = iter(QUOTA_RETRY_SECONDS)
         retrying = False
         while True:
@@ -83,9 +171,15 @@ class Worker:
                 if not retrying:
                     # Shown while waiting, as Globus shows a task held up by quota.
                     retrying = True
-                    self.runner.flush({"nice_status": "QUOTA_EXCEEDED", "subtasks_retrying": 1})
+                    self._retrying(1)
         if retrying:
-            self.runner.flush({"nice_status": "OK", "subtasks_retrying": 0})
+            self._retrying(-1)
+
+    def _retrying(self, step: int) -> None:
+        with self.retry_lock:
+            self.retrying += step
+            status = "QUOTA_EXCEEDED" if self.retrying else "OK"
+            self.runner.flush({"nice_status": status, "subtasks_retrying": self.retrying})
 
     def _handle(self, row, err: CopyError, waits) -> bool:
         """Record a failure; True to try the record again."""
@@ -158,9 +252,14 @@ class Worker:
         dst_folder = self.dst_dir(paths.parent(destination))
         name = paths.basename(destination)
         runner = self.runner
+        lock = runner.lock
+        sent = 0  # this file's bytes in `runner.current`, which adds up the files in flight
 
         def progress(n: int) -> None:
-            runner.current += n
+            nonlocal sent
+            sent += n
+            with lock:
+                runner.current += n
 
         try:
             result = copy_file(
@@ -169,20 +268,21 @@ class Worker:
                 name,
                 paths.temp_name(name, self.task.id, row.seq),
                 follow=row.kind == "link",
-                sync_level=self.opts.get("sync_level"),
-                verify=bool(self.opts.get("verify_checksum")),
+                sync_level=self.sync_level,
+                verify=self.verify,
                 algorithm=row.checksum_algorithm,
                 external=row.external_checksum,
-                preserve_timestamp=bool(self.opts.get("preserve_timestamp")),
+                preserve_timestamp=self.preserve,
                 progress=progress,
-                should_stop=runner.should_stop,
+                should_stop=self.should_stop,
             )
         except BaseException:
-            runner.current = 0
+            with lock:
+                runner.current -= sent
             raise
         # Counted and cleared under one lock, so a reader never sees the bytes twice.
-        with runner.lock:
-            runner.current = 0
+        with lock:
+            runner.current -= sent
             if result.unchanged:
                 runner.updates.append({"id": row.id, "state": "unchanged"})
                 runner.add(
@@ -275,6 +375,7 @@ class Worker:
 
     def finish(self) -> None:
         """Directory times last: writing files inside a directory changes its mtime."""
+        self.drain()
         if self.task.type != "TRANSFER" or not self.opts.get("preserve_timestamp"):
             return
         self.runner.flush()
