@@ -237,6 +237,9 @@ class Runner:
                 self.release()
             if hold is None:
                 return
+            if self.worker is not None:
+                # The files in flight finish first: nothing moves while the task is held.
+                self.worker.drain()
             wait = self.hold(hold)
             until = time.monotonic() + wait
             while time.monotonic() < until:
