@@ -46,33 +46,45 @@ class LocalGlobus:
     def __init__(self, work: Path, src: Path, dst: Path):
         from localglobus.app import create_app
         from localglobus.auth import tokens
+        from localglobus.auth.identities import identity_set_of
         from localglobus.auth.tokens import Caller, data_access_scope
         from localglobus.config import Settings
         from localglobus.db import Database
+        from localglobus.models import Identity
         from localglobus.transfer.commands import create_collection
+
+        bench_id = "b0000000-0000-4000-8000-000000000001"
 
         settings = Settings(home=work / "home")
         db = Database(settings.db_path)
         db.create_all()
         with db.session() as session:
+            # An identity of the default gateway's domain, so that the tasks may log in.
+            session.add(Identity(id=bench_id, username="bench@uni.example", name="Bench"))
             self.src = create_collection(session, "bench-src", root=str(src)).id
             self.dst = create_collection(session, "bench-dst", root=str(dst)).id
+            identity_set = identity_set_of(session, bench_id)
         db.engine.dispose()
         consents = frozenset(data_access_scope(c) for c in (self.src, self.dst))
         caller = Caller(
-            "b0000000-0000-4000-8000-000000000001", "bench", "bench", frozenset(), consents
+            bench_id,
+            "bench@uni.example",
+            "bench",
+            frozenset(),
+            consents,
+            identity_set=identity_set,
         )
         tokens.authenticate = lambda resource_server=None: caller  # no tokens in a benchmark
         self.app = create_app(settings)
         self.client = self.app.test_client()
         self.db_path = settings.db_path
 
-    def status(self, task_id: str) -> str:
+    def status(self, task_id: str) -> tuple[str, int]:
         # A plain read of the state file: polling through the API would cost CPU.
         with sqlite3.connect(self.db_path) as conn:
             return conn.execute(
-                "SELECT status FROM transfer_tasks WHERE id = ?", (task_id,)
-            ).fetchone()[0]
+                "SELECT status, faults FROM transfer_tasks WHERE id = ?", (task_id,)
+            ).fetchone()
 
     def transfer(self, source: str, destination: str, recursive: bool, verify: bool) -> float:
         sid = self.client.get("/v0.10/submission_id").json["value"]
@@ -88,8 +100,11 @@ class LocalGlobus:
         }
         started = time.perf_counter()
         task_id = self.client.post("/v0.10/transfer", json=doc).json["task_id"]
-        while (status := self.status(task_id)) == "ACTIVE":
+        while (state := self.status(task_id))[0] == "ACTIVE":
+            if state[1]:  # a fault (a refused login, say) would make it wait forever
+                raise SystemExit(f"task {task_id} met a fault: see its event list")
             time.sleep(0.005)
+        status = state[0]
         elapsed = time.perf_counter() - started
         if status != "SUCCEEDED":
             raise SystemExit(f"task {task_id} ended {status}")
