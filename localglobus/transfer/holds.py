@@ -1,7 +1,7 @@
 """What holds a task back while it is ACTIVE, as real tasks are held: a pause (by an
 activity manager, explicitly or by a pause rule), expired credentials (INACTIVE), a
-collection whose server is down, a destination over its quota, or a collection that
-refuses the owner's login
+collection whose server is down, or one that refuses the owner's login (a destination
+over its quota is met file by file, as a full disk is: localglobus/transfer/engine/work.py)
 (docs/globus-api.md B.15, B.16).
 
 The engine asks before a task starts and about every second while it runs; the HTTP
@@ -97,7 +97,8 @@ def connect_failed_text(coll: Collection, server: str) -> str:
 
 
 def over_quota(coll: Collection) -> bool:
-    """Whether the files under the collection's folder fill its quota (none: never)."""
+    """Whether the files under the collection's folder fill its quota (none: never): what
+    the engine's writes there meet (QUOTA_EXCEEDED)."""
     if coll.quota_bytes is None:
         return False
     used = 0
@@ -141,18 +142,6 @@ def task_hold(session: Session, task: Task, server: str) -> Hold | None:
         if down is not None:
             return Hold(
                 "fault", "CONNECT_FAILED", "connect failed", connect_failed_text(down, server)
-            )
-    dst = session.get(Collection, task.destination_id) if task.destination_id else None
-    if dst is not None and task.type == "TRANSFER":
-        full = next((c for c in collections_of(session, dst) if over_quota(c)), None)
-        if full is not None:
-            return Hold(
-                "fault",
-                "QUOTA_EXCEEDED",
-                "quota exceeded",
-                f"Error (transfer)\nEndpoint: {full.display_name} ({full.id})\nServer: {server}"
-                f"\nMessage: Fatal FTP response\n---\nDetails: 451 Disk quota exceeded "
-                f"({full.quota_bytes} bytes)\n",
             )
     refusal = task_login_refusal(session, task)
     if refusal is not None:

@@ -330,9 +330,13 @@ class Runner:
                 session.execute(insert(TaskEvent), self.events)
                 self.events = []
 
-    def record_fault(self, code: str, description: str, path: str | None) -> None:
+    def record_fault(
+        self, code: str, description: str, path: str | None, details: str | None = None
+    ) -> None:
+        """One fault and its event; `details` is what the data server said, if anything."""
         self.count(faults=1)
-        self.event(code, description.lower(), f"{description}\nFile: {path}", is_error=True)
+        text = f"{description}\nFile: {path}" + (f"\n{details}" if details else "")
+        self.event(code, description.lower(), text, is_error=True)
 
     def fail(self, error: CopyError) -> None:
         self.count(subtasks_failed=1)

@@ -17,15 +17,18 @@ import os
 import queue
 import shutil
 import threading
+import time
 
 from sqlalchemy import select
 
 from localglobus.db import utcnow
-from localglobus.transfer import paths
+from localglobus.transfer import holds, paths
 from localglobus.transfer.engine.copier import CopyError, Stopped, classify, copy_file
-from localglobus.transfer.models import TaskFile
+from localglobus.transfer.models import Collection, TaskFile
 
 QUOTA_RETRY_SECONDS = (1, 2, 5, 10, 30)
+# How often a destination with a quota (`localglobus fault quota`) is measured again.
+QUOTA_CHECK_SECONDS = 1.0
 CONCURRENCY = 4  # files in flight per transfer task (Globus endpoints: at most 4)
 QUEUE_ROWS = 64  # file records handed over but not started yet
 
@@ -50,6 +53,9 @@ class Worker:
         self.opts = task.options or {}
         self.src_root = paths.real_root(src.root_path)
         self.dst_root = paths.real_root(dst.root_path) if dst else None
+        self.dst_id = dst.id if dst else None
+        self.quota_checked = 0.0
+        self.quota_full: str | None = None  # the data server's answer while it is full
         # Directories already checked to be inside their root (realpath is costly).
         self.src_dirs: dict[str, str] = {}
         self.dst_dirs: dict[str, str] = {}
@@ -184,7 +190,8 @@ class Worker:
     def _handle(self, row, err: CopyError, waits) -> bool:
         """Record a failure; True to try the record again."""
         path = row.source_path or row.destination_path
-        self.runner.record_fault(err.code, err.description, path)
+        said = err.details if err.details != err.description else None
+        self.runner.record_fault(err.code, err.description, path, said)
         if err.code == "QUOTA_EXCEEDED" and not self.opts.get("fail_on_quota_errors"):
             wait = next(waits, QUOTA_RETRY_SECONDS[-1])
             if self.runner.cancel.wait(wait) or self.runner.should_stop():
@@ -234,7 +241,29 @@ class Worker:
             return
         raise CopyError("ENDPOINT_ERROR", f"unknown record kind {kind}", "destination")
 
+    def check_quota(self) -> None:
+        """A destination over its quota (`localglobus fault quota`) answers a write as a
+        full disk does: QUOTA_EXCEEDED, which `_handle` retries unless
+        fail_on_quota_errors. Measured about once a second, not per file."""
+        if self.dst_id is None:
+            return
+        with self.retry_lock:
+            now = time.monotonic()
+            if now - self.quota_checked >= QUOTA_CHECK_SECONDS:
+                self.quota_checked = now
+                with self.runner.db.session() as session:
+                    dst = session.get(Collection, self.dst_id)
+                    colls = holds.collections_of(session, dst) if dst is not None else []
+                    full = next((c for c in colls if holds.over_quota(c)), None)
+                    self.quota_full = (
+                        f"451 Disk quota exceeded ({full.quota_bytes} bytes)" if full else None
+                    )
+            message = self.quota_full
+        if message:
+            raise CopyError("QUOTA_EXCEEDED", "quota exceeded", "destination", message)
+
     def _copy(self, row: TaskFile) -> None:
+        self.check_quota()
         source = _named(row.source_path, "source")
         destination = _named(row.destination_path, "destination")
         if row.kind == "link":
