@@ -191,7 +191,7 @@ def sign_in_post():
     _check_csrf()
     username = qualify(request.form.get("username", "").strip())
     throttle = _throttle()
-    locked = throttle.locked_for(username)
+    locked = throttle.admit(username)
     if locked:
         minutes = max(round(locked / 60), 1)
         message = (
@@ -199,7 +199,6 @@ def sign_in_post():
             f"{'s' if minutes != 1 else ''}."
         )
         return _render_sign_in(rid, entry, message, status=429)
-    time.sleep(throttle.delay(username))
     with get_state().db.session() as db:
         identity = check_password(db, username, request.form.get("password", ""))
         if identity is not None:
@@ -271,9 +270,8 @@ def mfa_post():
         username, secret = (identity.username, identity.totp_secret) if identity else ("", None)
     throttle = _throttle()
     key = f"mfa:{username}"
-    if throttle.locked_for(key):
+    if throttle.admit(key):
         return _render_mfa(rid, entry, username, "Too many wrong codes. Try again later.", 429)
-    time.sleep(throttle.delay(key))
     code = request.form.get("code", "").replace(" ", "")
     if not secret or not code.isdigit() or not pyotp.TOTP(secret).verify(code, valid_window=1):
         throttle.failed(key)

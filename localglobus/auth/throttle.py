@@ -45,6 +45,14 @@ class SignInThrottle:
             count = len(self._recent(username.lower(), time.monotonic()))
         return max(count - FREE_FAILURES + 1, 0) * DELAY_STEP
 
+    def admit(self, username: str) -> float:
+        """Let an attempt go on after its delay (0), or say how many seconds the username
+        is still refused."""
+        locked = self.locked_for(username)
+        if not locked:
+            time.sleep(self.delay(username))
+        return locked
+
     def failed(self, username: str) -> None:
         with self.lock:
             self._recent(username.lower(), time.monotonic()).append(time.monotonic())

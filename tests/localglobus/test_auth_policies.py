@@ -88,12 +88,10 @@ def _policy_client(lg, scopes=MANAGE):
     )
 
 
-def test_the_policies_api_as_globus_sdk_calls_it(localglobus):
-    import globus_sdk
-    import pytest
-
-    auth = _policy_client(localglobus)
-    made = auth.create_policy(
+def _partner_policy(auth) -> dict:
+    """A high-assurance policy only partner.example identities (signed in within the
+    hour) meet."""
+    return auth.create_policy(
         project_id="da84e531-1afb-43cb-8c87-135ab580516a",
         display_name="Partner sign-in",
         description="Only partner.example identities",
@@ -101,6 +99,14 @@ def test_the_policies_api_as_globus_sdk_calls_it(localglobus):
         authentication_assurance_timeout=3600,
         domain_constraints_include=["partner.example"],
     )["policy"]
+
+
+def test_the_policies_api_as_globus_sdk_calls_it(localglobus):
+    import globus_sdk
+    import pytest
+
+    auth = _policy_client(localglobus)
+    made = _partner_policy(auth)
     updated = auth.update_policy(made["id"], required_mfa=True)["policy"]
     listed = [p["id"] for p in auth.get_policies()]
     other = _policy_client(localglobus)
@@ -134,14 +140,7 @@ def test_session_required_policies_asks_for_a_sign_in_that_meets_the_policy(
     from tests.conftest import DEMO_PASSWORD
 
     auth = _policy_client(localglobus)
-    policy = auth.create_policy(
-        project_id="da84e531-1afb-43cb-8c87-135ab580516a",
-        display_name="Partner sign-in",
-        description="Only partner.example identities",
-        high_assurance=True,
-        authentication_assurance_timeout=3600,
-        domain_constraints_include=["partner.example"],
-    )["policy"]
+    policy = _partner_policy(auth)
     query = {
         "client_id": auth_confidential_client["client_id"],
         "redirect_uri": auth_confidential_client["redirect_uri"],

@@ -236,7 +236,8 @@ def test_a_consent_page_shown_before_another_sign_in_no_longer_gives_a_code(
     assert "Location" not in stale.headers
 
 
-def _authorize_url(lg, prompt: str | None = None) -> str:
+def _authorize_url(lg) -> str:
+    """An authorize URL of the portal's client asking for openid."""
     portal = lg.portal_client
     query = {
         "client_id": portal["client_id"],
@@ -245,8 +246,6 @@ def _authorize_url(lg, prompt: str | None = None) -> str:
         "response_type": "code",
         "state": "s",
     }
-    if prompt:
-        query["prompt"] = prompt
     return lg.base_url + "v2/oauth2/authorize?" + urlencode(query)
 
 

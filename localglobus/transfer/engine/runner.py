@@ -25,7 +25,7 @@ FLUSH_ROWS = 2000
 PAGE = 2000
 # How often a running task looks again at what may hold it (a gateway rule changed, a
 # pause, a server down): it stops within about this long, as a new GridFTP session would.
-LOGIN_CHECK_SECONDS = 1.0
+GATE_SECONDS = 1.0
 _SUBTASK_FIELDS = ("succeeded", "failed", "canceled", "expired", "skipped_errors")
 _ROW_COLUMNS = (
     TaskFile.id,
@@ -204,7 +204,7 @@ class Runner:
                 last = row.seq
                 if self.should_stop():
                     raise Stopped
-                if time.monotonic() - self.last_gate >= LOGIN_CHECK_SECONDS:
+                if time.monotonic() - self.last_gate >= GATE_SECONDS:
                     self.gate()
                 if self.slow_seconds:
                     self.cancel.wait(self.slow_seconds)
@@ -265,7 +265,7 @@ class Runner:
             else:
                 final["status"] = "INACTIVE"
             self.flush(final)
-        return LOGIN_CHECK_SECONDS
+        return GATE_SECONDS
 
     def release(self) -> None:
         """What held the task is gone: it goes on."""
